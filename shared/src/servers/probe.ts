@@ -1,0 +1,138 @@
+import amqp from 'amqplib';
+import pg from 'pg';
+import { maskUrl } from './urls.ts';
+
+export type ProbeResult =
+  | { ok: true /** e.g. "RabbitMQ 3.13.7" */; server: string }
+  | { ok: false /** why it failed, in words, without credentials */; reason: string };
+
+export const DEFAULT_PROBE_TIMEOUT_MS = 3000;
+
+/** Opens an AMQP connection, reads the server's product and version, closes it. Never throws. */
+export async function probeBroker(
+  url: string,
+  timeoutMs = DEFAULT_PROBE_TIMEOUT_MS,
+): Promise<ProbeResult> {
+  try {
+    const connection = await withDeadline(
+      amqp.connect(url, { timeout: timeoutMs }),
+      timeoutMs,
+      (late) => late.close().catch(() => {}),
+    );
+    const properties = connection.connection.serverProperties;
+    await connection.close().catch(() => {});
+    return {
+      ok: true,
+      server: `${properties.product ?? 'AMQP broker'} ${properties.version ?? ''}`.trim(),
+    };
+  } catch (error) {
+    return { ok: false, reason: describeConnectionError(error, timeoutMs) };
+  }
+}
+
+/** Connects to Postgres, runs one query, disconnects. Never throws. */
+export async function probeDatabase(
+  url: string,
+  timeoutMs = DEFAULT_PROBE_TIMEOUT_MS,
+): Promise<ProbeResult> {
+  const client = new pg.Client({
+    connectionString: url,
+    connectionTimeoutMillis: timeoutMs,
+    query_timeout: timeoutMs,
+  });
+  // A server that drops the connection later must not crash the caller.
+  client.on('error', () => {});
+  try {
+    await withDeadline(client.connect(), timeoutMs);
+    const result = await client.query<{ version: string }>('select version() as version');
+    const version = result.rows[0]?.version ?? 'PostgreSQL';
+    return { ok: true, server: version.split(' ').slice(0, 2).join(' ') };
+  } catch (error) {
+    return { ok: false, reason: describeConnectionError(error, timeoutMs) };
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+class DeadlineExceeded extends Error {
+  override name = 'DeadlineExceeded';
+}
+
+/**
+ * Rejects when `ms` pass before `promise` settles. If the promise succeeds after the deadline,
+ * `onLate` releases what it produced (a connection nobody will use).
+ */
+async function withDeadline<T>(
+  promise: Promise<T>,
+  ms: number,
+  onLate?: (value: T) => unknown,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let expired = false;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      expired = true;
+      reject(new DeadlineExceeded(`no answer within ${ms} ms`));
+    }, ms);
+  });
+  promise.then(
+    (value) => {
+      if (expired) onLate?.(value);
+    },
+    () => {},
+  );
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Turns a connection error into a short sentence an attendee can act on. */
+export function describeConnectionError(error: unknown, timeoutMs: number): string {
+  const err = firstCause(error);
+  const code = typeof err.code === 'string' ? err.code : '';
+  const message = err.message ?? String(error);
+  const seconds = `${(timeoutMs / 1000).toFixed(timeoutMs % 1000 === 0 ? 0 : 1)} s`;
+  if (err instanceof DeadlineExceeded || code === 'ETIMEDOUT' || /timed? ?out/i.test(message)) {
+    return `no answer within ${seconds}`;
+  }
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused (nothing is listening there)';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host name not found';
+    case 'ECONNRESET':
+      return 'the server reset the connection (is it really the right kind of server?)';
+    case '28P01':
+    case '28000':
+      return `authentication failed: ${message}`;
+    case '3D000':
+      return `the database does not exist: ${message}`;
+  }
+  if (/ACCESS.REFUSED/i.test(message)) return 'user name or password rejected by the broker';
+  if (/NOT.ALLOWED|vhost/i.test(message)) return `the broker refused the virtual host: ${message}`;
+  if (/closed abruptly|handshake/i.test(message)) {
+    return 'the server closed the connection during the handshake (wrong port, or not RabbitMQ?)';
+  }
+  return maskSecrets(message.split('\n')[0] ?? 'unknown error');
+}
+
+interface ErrorLike {
+  message?: string;
+  code?: unknown;
+}
+
+/** Node reports a refused dual-stack connect as an AggregateError; the first cause says why. */
+function firstCause(error: unknown): ErrorLike & Error {
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    return firstCause(error.errors[0]);
+  }
+  if (error instanceof Error) return error as ErrorLike & Error;
+  return new Error(String(error)) as ErrorLike & Error;
+}
+
+function maskSecrets(text: string): string {
+  return text.replace(/\b(amqps?|postgres(?:ql)?):\/\/\S+/g, (url) => maskUrl(url));
+}

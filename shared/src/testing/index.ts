@@ -1,0 +1,2 @@
+export { type IsolateOptions, type Isolation, isolate } from './isolation.ts';
+export { useIsolation } from './useIsolation.ts';

@@ -1,0 +1,115 @@
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { describe, expect, inject, it } from 'vitest';
+import {
+  DEFAULT_AMQP_URL,
+  DEFAULT_DATABASE_URL,
+  discoverServers,
+  maskUrl,
+  POSTGRES_IMAGE,
+  RABBITMQ_IMAGE,
+  ServersUnavailableError,
+} from '../src/index.ts';
+
+/** A port on 127.0.0.1 where nothing listens (bound once, then released). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+const noDocker = async () => false;
+
+describe('server discovery', () => {
+  it('uses AMQP_URL and DATABASE_URL when they are set', async () => {
+    const servers = await discoverServers({
+      env: { AMQP_URL: inject('amqpUrl'), DATABASE_URL: inject('databaseUrl') },
+      dockerEngineAvailable: noDocker,
+    });
+    expect(servers.sources).toEqual({ broker: 'environment', database: 'environment' });
+    expect(servers.amqpUrl).toBe(inject('amqpUrl'));
+    expect(servers.databaseUrl).toBe(inject('databaseUrl'));
+  });
+
+  it('finds servers on localhost when no variable is set', async () => {
+    const servers = await discoverServers({
+      env: {},
+      localUrls: { broker: inject('amqpUrl'), database: inject('databaseUrl') },
+      dockerEngineAvailable: noDocker,
+    });
+    expect(servers.sources).toEqual({ broker: 'localhost', database: 'localhost' });
+  });
+
+  it('an unreachable AMQP_URL is an error naming it with the password masked, not a silent fallback', async () => {
+    const port = await closedPort();
+    const error = await discoverServers({
+      env: {
+        AMQP_URL: `amqp://guest:s3cret@127.0.0.1:${port}`,
+        DATABASE_URL: inject('databaseUrl'),
+      },
+      localUrls: { broker: inject('amqpUrl'), database: inject('databaseUrl') },
+      dockerEngineAvailable: noDocker,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ServersUnavailableError);
+    const message = (error as Error).message;
+    expect(message).toContain(`AMQP_URL is set to amqp://guest:***@127.0.0.1:${port}`);
+    expect(message).toContain('connection refused');
+    expect(message).not.toContain('s3cret');
+  });
+
+  it('with nothing reachable and no Docker engine, the error names the three ways to get servers', async () => {
+    const [amqpPort, pgPort] = [await closedPort(), await closedPort()];
+    const error = await discoverServers({
+      env: {},
+      localUrls: {
+        broker: `amqp://guest:guest@127.0.0.1:${amqpPort}`,
+        database: `postgres://postgres:postgres@127.0.0.1:${pgPort}/postgres`,
+      },
+      dockerEngineAvailable: noDocker,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ServersUnavailableError);
+    const message = (error as Error).message;
+    expect(message).toContain(`no RabbitMQ at amqp://guest:***@127.0.0.1:${amqpPort}`);
+    expect(message).toContain(
+      `no Postgres at postgres://postgres:***@127.0.0.1:${pgPort}/postgres`,
+    );
+    expect(message).toContain('docker compose up -d --wait');
+    expect(message).toContain('install RabbitMQ and Postgres locally');
+    expect(message).toContain('set AMQP_URL and DATABASE_URL');
+  });
+
+  it('falls back to a container when nothing answers locally and a Docker engine does', async () => {
+    const [amqpPort, pgPort] = [await closedPort(), await closedPort()];
+    const stopped: string[] = [];
+    const servers = await discoverServers({
+      env: {},
+      localUrls: {
+        broker: `amqp://guest:guest@127.0.0.1:${amqpPort}`,
+        database: `postgres://postgres:postgres@127.0.0.1:${pgPort}/postgres`,
+      },
+      dockerEngineAvailable: async () => true,
+      startContainer: async (kind) => ({
+        url: kind === 'broker' ? inject('amqpUrl') : inject('databaseUrl'),
+        stop: async () => void stopped.push(kind),
+      }),
+    });
+    expect(servers.sources).toEqual({ broker: 'testcontainers', database: 'testcontainers' });
+    await servers.stop();
+    expect(stopped.sort()).toEqual(['broker', 'database']);
+  });
+
+  it('the defaults point at the standard local ports', () => {
+    expect(DEFAULT_AMQP_URL).toBe('amqp://guest:guest@127.0.0.1:5672');
+    expect(DEFAULT_DATABASE_URL).toBe('postgres://postgres:postgres@127.0.0.1:5432/postgres');
+    expect(maskUrl(DEFAULT_DATABASE_URL)).toBe('postgres://postgres:***@127.0.0.1:5432/postgres');
+  });
+
+  it('docker-compose.yml runs the same images as the Testcontainers fallback', () => {
+    const compose = readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8');
+    const images = [...compose.matchAll(/^\s*image:\s*(\S+)\s*$/gm)].map((m) => m[1]);
+    expect(images.sort()).toEqual([POSTGRES_IMAGE, RABBITMQ_IMAGE].sort());
+  });
+});

@@ -1,0 +1,182 @@
+import { execFile } from 'node:child_process';
+import {
+  configuredUrl,
+  ENV_VARIABLE,
+  maskUrl,
+  probeBroker,
+  probeDatabase,
+  type ServerKind,
+  urlFromEnv,
+} from '@pierogi/shared';
+import { sniffPort } from './portSniff.ts';
+
+export type CheckStatus = 'ok' | 'warn' | 'fail';
+
+export interface CheckResult {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  /** What to do about a warning or a failure. */
+  fix?: string;
+}
+
+export const MIN_NODE = [20, 19, 0] as const;
+export const PNPM_MAJOR = 10;
+
+export function checkNode(version = process.versions.node): CheckResult {
+  const parts = version.split('.').map(Number);
+  const ok = compareVersions(parts, [...MIN_NODE]) >= 0;
+  return ok
+    ? { name: 'Node.js', status: 'ok', detail: `v${version}` }
+    : {
+        name: 'Node.js',
+        status: 'fail',
+        detail: `v${version} is too old; the workshop needs ${MIN_NODE.join('.')} or newer`,
+        fix: 'install Node.js 20.19+ or 22 (https://nodejs.org, or `nvm install` in this folder)',
+      };
+}
+
+export async function checkPnpm(): Promise<CheckResult> {
+  const fromAgent = /pnpm\/(\d+\.\d+\.\d+)/.exec(process.env.npm_config_user_agent ?? '')?.[1];
+  const version = fromAgent ?? (await commandVersion('pnpm'));
+  const fix = 'npm install -g pnpm@10';
+  if (!version) return { name: 'pnpm', status: 'fail', detail: 'not found on PATH', fix };
+  if (Number(version.split('.')[0]) !== PNPM_MAJOR) {
+    return {
+      name: 'pnpm',
+      status: 'fail',
+      detail: `${version}; the workshop uses pnpm ${PNPM_MAJOR}`,
+      fix,
+    };
+  }
+  return { name: 'pnpm', status: 'ok', detail: version };
+}
+
+const SERVER_NAME: Record<ServerKind, string> = { broker: 'RabbitMQ', database: 'Postgres' };
+const START_HINT: Record<ServerKind, string> = {
+  broker:
+    'start it: `docker compose up -d --wait`, or `rabbitmq-server -detached` for a native install',
+  database:
+    'start it: `docker compose up -d --wait`, or `pg_ctlcluster <version> main start` for a native install',
+};
+
+export async function checkServer(kind: ServerKind, timeoutMs: number): Promise<CheckResult> {
+  const url = configuredUrl(kind);
+  const probe =
+    kind === 'broker' ? await probeBroker(url, timeoutMs) : await probeDatabase(url, timeoutMs);
+  const name = SERVER_NAME[kind];
+  if (probe.ok) return { name, status: 'ok', detail: `${probe.server} at ${maskUrl(url)}` };
+  const what = kind === 'broker' ? 'the broker' : 'the database';
+  const variable = ENV_VARIABLE[kind];
+  return {
+    name,
+    status: 'fail',
+    detail: `cannot reach ${what} at ${maskUrl(url)}: ${probe.reason}`,
+    fix: urlFromEnv(kind)
+      ? `${variable} is set: correct it, or unset it to use ${name} on localhost`
+      : `${START_HINT[kind]}; or set ${variable} to a ${name} you have`,
+  };
+}
+
+export interface PortExpectation {
+  port: number;
+  purpose: string;
+}
+
+/** Port 3000 must be free for the shop's web page. */
+export async function checkShopPort(port = 3000): Promise<CheckResult> {
+  const name = `port ${port}`;
+  const occupant = await sniffPort(port, 'http');
+  if (occupant === 'free') return { name, status: 'ok', detail: "free for the shop's web page" };
+  return {
+    name,
+    status: 'fail',
+    detail: `taken by another program (${occupant === 'http' ? 'a web server' : 'not a web server'}); the shop needs it`,
+    fix: `find it with \`lsof -i :${port}\` (or \`ss -ltnp\`) and stop it`,
+  };
+}
+
+/** 5672 and 5432: taken by RabbitMQ / Postgres is what we want; free is fine if the URL points elsewhere. */
+export async function checkServerPort(
+  kind: ServerKind,
+  port: number,
+  serverReachable: boolean,
+): Promise<CheckResult> {
+  const name = `port ${port}`;
+  const product = SERVER_NAME[kind];
+  const occupant = await sniffPort(port, kind === 'broker' ? 'rabbitmq' : 'postgres');
+  if (occupant === (kind === 'broker' ? 'rabbitmq' : 'postgres')) {
+    return { name, status: 'ok', detail: `${product} is listening` };
+  }
+  if (occupant === 'free') {
+    return serverReachable
+      ? { name, status: 'ok', detail: `free (${product} is reached through ${ENV_VARIABLE[kind]})` }
+      : {
+          name,
+          status: 'warn',
+          detail: `free: no ${product} is running on this machine`,
+          fix: START_HINT[kind],
+        };
+  }
+  return {
+    name,
+    status: serverReachable ? 'warn' : 'fail',
+    detail: `taken by a program that does not answer as ${product}`,
+    fix: `find it with \`lsof -i :${port}\` (or \`ss -ltnp\`); ${product} expects this port`,
+  };
+}
+
+export async function checkManagementPort(port = 15672): Promise<CheckResult> {
+  const name = `port ${port}`;
+  const occupant = await sniffPort(port, 'rabbitmq-management');
+  if (occupant === 'rabbitmq-management') {
+    return {
+      name,
+      status: 'ok',
+      detail: `RabbitMQ management UI at http://localhost:${port} (guest / guest)`,
+    };
+  }
+  return {
+    name,
+    status: 'warn',
+    detail:
+      occupant === 'free'
+        ? 'free: the RabbitMQ management UI is not running (optional)'
+        : 'taken by a program that is not the RabbitMQ management UI (optional)',
+    fix:
+      occupant === 'free'
+        ? 'to browse queues: `docker compose up -d` starts it, or `rabbitmq-plugins enable rabbitmq_management`'
+        : `find it with \`lsof -i :${port}\` (or \`ss -ltnp\`)`,
+  };
+}
+
+export async function runChecks(timeoutMs = 3000): Promise<CheckResult[]> {
+  const [pnpm, broker, database, shopPort, managementPort] = await Promise.all([
+    checkPnpm(),
+    checkServer('broker', timeoutMs),
+    checkServer('database', timeoutMs),
+    checkShopPort(),
+    checkManagementPort(),
+  ]);
+  const [brokerPort, databasePort] = await Promise.all([
+    checkServerPort('broker', 5672, broker.status === 'ok'),
+    checkServerPort('database', 5432, database.status === 'ok'),
+  ]);
+  return [checkNode(), pnpm, broker, database, shopPort, brokerPort, databasePort, managementPort];
+}
+
+function compareVersions(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+function commandVersion(command: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile(command, ['--version'], { timeout: 5000 }, (error, stdout) => {
+      resolve(error ? undefined : stdout.trim() || undefined);
+    });
+  });
+}

@@ -1,0 +1,76 @@
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, inject, it } from 'vitest';
+import { sniffPort } from '../src/portSniff.ts';
+
+const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
+
+/** Runs `pnpm doctor` from the repository root, the way an attendee does. */
+function runDoctor(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('pnpm', ['doctor'], {
+      cwd: repoRoot,
+      env: { ...process.env, NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, output }));
+  });
+}
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+const portOf = (url: string) => Number(new URL(url).port);
+
+describe('pnpm doctor', () => {
+  it('exits non-zero and names the address when the broker cannot be reached', async () => {
+    const { code, output } = await runDoctor({
+      AMQP_URL: 'amqp://guest:guest@127.0.0.1:1',
+      DATABASE_URL: inject('databaseUrl'),
+    });
+    expect(code, output).toBe(1);
+    expect(output).toContain(
+      '✘ RabbitMQ    cannot reach the broker at amqp://guest:***@127.0.0.1:1: connection refused',
+    );
+    expect(output).toContain('AMQP_URL is set: correct it');
+    expect(output).not.toContain('guest:guest@');
+    expect(output).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/); // no stack trace
+  });
+
+  it('reports the broker and the database as reachable when they are up', async () => {
+    const { output } = await runDoctor({
+      AMQP_URL: inject('amqpUrl'),
+      DATABASE_URL: inject('databaseUrl'),
+    });
+    expect(output).toMatch(/✔ RabbitMQ {4}RabbitMQ \S+ at amqp:/);
+    expect(output).toMatch(/✔ Postgres {4}PostgreSQL \S+ at postgres:/);
+    expect(output).toMatch(/✔ Node\.js/);
+  });
+});
+
+describe('port sniffing', () => {
+  it('tells a free port from RabbitMQ, Postgres and something else', async () => {
+    const amqpPort = portOf(inject('amqpUrl'));
+    const pgPort = portOf(inject('databaseUrl'));
+    expect(await sniffPort(await closedPort(), 'rabbitmq')).toBe('free');
+    expect(await sniffPort(amqpPort, 'rabbitmq')).toBe('rabbitmq');
+    expect(await sniffPort(pgPort, 'postgres')).toBe('postgres');
+    expect(await sniffPort(pgPort, 'rabbitmq')).toBe('other');
+    expect(await sniffPort(amqpPort, 'postgres')).toBe('other');
+  });
+});
