@@ -1,1 +1,5 @@
+export * from './bus/index.ts';
+export * from './log/index.ts';
+export * from './messages/index.ts';
 export * from './servers/index.ts';
+export * from './transports/index.ts';

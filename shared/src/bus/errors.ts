@@ -1,0 +1,38 @@
+/** Why a message could not even be handed to a handler. */
+export type PoisonReason =
+  | 'invalid-json'
+  | 'missing-id'
+  | 'missing-type'
+  | 'unknown-type'
+  | 'invalid-body';
+
+/** A message that no retry can help: it goes to the error queue at once. */
+export class PoisonMessageError extends Error {
+  override name = 'PoisonMessageError';
+  constructor(
+    readonly reason: PoisonReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The broker could not be reached within the deadline; the message was not sent. */
+export class BrokerUnavailableError extends Error {
+  override name = 'BrokerUnavailableError';
+}
+
+/** A command was sent to an endpoint that has no queue: it would have been dropped. */
+export class UnroutableMessageError extends Error {
+  override name = 'UnroutableMessageError';
+}
+
+/** The bus was used in a way it cannot honour (no route, handler registered twice, …). */
+export class BusConfigurationError extends Error {
+  override name = 'BusConfigurationError';
+}
+
+/** An outgoing message whose body does not match its schema: it is refused before it leaves. */
+export class InvalidMessageError extends Error {
+  override name = 'InvalidMessageError';
+}

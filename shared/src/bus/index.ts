@@ -1,0 +1,38 @@
+export type {
+  Handler,
+  HandlerContext,
+  IncomingContext,
+  MessageSession,
+  OutgoingContext,
+  OutgoingOperation,
+  PublishOptions,
+  SendOptions,
+} from './context.ts';
+export {
+  Endpoint,
+  type EndpointOptions,
+  type IncomingMiddleware,
+  type OutgoingMiddleware,
+} from './endpoint.ts';
+export {
+  BrokerUnavailableError,
+  BusConfigurationError,
+  InvalidMessageError,
+  PoisonMessageError,
+  type PoisonReason,
+  UnroutableMessageError,
+} from './errors.ts';
+export { compose, type Middleware } from './pipeline.ts';
+export { DEFAULT_RECOVERABILITY, type RecoverabilityPolicy } from './recoverability.ts';
+export type {
+  Destination,
+  Disposition,
+  MessageCallback,
+  ReceivedMessage,
+  ReceiveOptions,
+  Receiver,
+  StopOptions,
+  Transport,
+  TransportMessage,
+  TransportOperation,
+} from './transport.ts';

@@ -1,0 +1,17 @@
+import { type Logger, pino } from 'pino';
+import pretty from 'pino-pretty';
+
+export type { Logger };
+
+/**
+ * A structured logger. Pretty and coloured when a person watches a terminal, JSON lines otherwise
+ * (pipe them to `pino-pretty` to read). `LOG_LEVEL` sets the level; tests are silent by default.
+ */
+export function createLogger(options: { name?: string; level?: string } = {}): Logger {
+  const level = options.level ?? process.env.LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info');
+  const base = { name: options.name, level };
+  if (process.stdout.isTTY) {
+    return pino(base, pretty({ colorize: true, ignore: 'pid,hostname', sync: true }));
+  }
+  return pino(base);
+}

@@ -1,0 +1,10 @@
+export {
+  type BodyOf,
+  type CommandType,
+  defineCommand,
+  defineEvent,
+  type EventType,
+  type MessageKind,
+  type MessageType,
+} from './defineMessage.ts';
+export { type Envelope, type MessageHeaders, newMessageId, WIRE } from './envelope.ts';

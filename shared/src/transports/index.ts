@@ -1,0 +1,2 @@
+export { MemoryTransport, type MemoryTransportOptions } from './memory/memoryTransport.ts';
+export { RabbitMqTransport, type RabbitMqTransportOptions } from './rabbitmq/rabbitMqTransport.ts';
