@@ -7,9 +7,14 @@ const { spawnSync } = require('node:child_process');
 const { existsSync } = require('node:fs');
 const path = require('node:path');
 
+// pnpm options that take a value as the next argument (`pnpm -C shared doctor`).
+const OPTIONS_WITH_VALUE = new Set(['-C', '--dir', '-F', '--filter', '--filter-prod']);
+
 function firstCommand(argv) {
-  for (const arg of argv) {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
     if (!arg.startsWith('-')) return arg;
+    if (OPTIONS_WITH_VALUE.has(arg)) i++;
   }
   return undefined;
 }

@@ -9,6 +9,7 @@ export { POSTGRES_IMAGE, RABBITMQ_IMAGE } from './images.ts';
 export {
   DEFAULT_PROBE_TIMEOUT_MS,
   describeConnectionError,
+  type ProbeFailure,
   type ProbeResult,
   probeBroker,
   probeDatabase,
@@ -22,4 +23,5 @@ export {
   maskUrl,
   type ServerKind,
   urlFromEnv,
+  urlProblem,
 } from './urls.ts';

@@ -1,10 +1,26 @@
 import amqp from 'amqplib';
 import pg from 'pg';
-import { maskUrl } from './urls.ts';
+import { maskUrl, urlProblem } from './urls.ts';
+
+/**
+ * What kind of failure it was, so advice can fit it: nothing answers (start the server), the
+ * server said no (credentials, virtual host, database), something else answers (wrong port), or
+ * the URL itself is wrong.
+ */
+export type ProbeFailure = 'unreachable' | 'refused-login' | 'wrong-server' | 'invalid-url';
 
 export type ProbeResult =
-  | { ok: true /** e.g. "RabbitMQ 3.13.7" */; server: string }
-  | { ok: false /** why it failed, in words, without credentials */; reason: string };
+  | {
+      ok: true;
+      /** e.g. "RabbitMQ 3.13.7" */
+      server: string;
+    }
+  | {
+      ok: false;
+      /** Why it failed, in words, without credentials. */
+      reason: string;
+      failure: ProbeFailure;
+    };
 
 export const DEFAULT_PROBE_TIMEOUT_MS = 3000;
 
@@ -13,6 +29,8 @@ export async function probeBroker(
   url: string,
   timeoutMs = DEFAULT_PROBE_TIMEOUT_MS,
 ): Promise<ProbeResult> {
+  const problem = urlProblem('broker', url);
+  if (problem) return { ok: false, reason: problem, failure: 'invalid-url' };
   try {
     const connection = await withDeadline(
       amqp.connect(url, { timeout: timeoutMs }),
@@ -26,7 +44,7 @@ export async function probeBroker(
       server: `${properties.product ?? 'AMQP broker'} ${properties.version ?? ''}`.trim(),
     };
   } catch (error) {
-    return { ok: false, reason: describeConnectionError(error, timeoutMs) };
+    return failed(error, timeoutMs);
   }
 }
 
@@ -35,6 +53,8 @@ export async function probeDatabase(
   url: string,
   timeoutMs = DEFAULT_PROBE_TIMEOUT_MS,
 ): Promise<ProbeResult> {
+  const problem = urlProblem('database', url);
+  if (problem) return { ok: false, reason: problem, failure: 'invalid-url' };
   const client = new pg.Client({
     connectionString: url,
     connectionTimeoutMillis: timeoutMs,
@@ -48,7 +68,7 @@ export async function probeDatabase(
     const version = result.rows[0]?.version ?? 'PostgreSQL';
     return { ok: true, server: version.split(' ').slice(0, 2).join(' ') };
   } catch (error) {
-    return { ok: false, reason: describeConnectionError(error, timeoutMs) };
+    return failed(error, timeoutMs);
   } finally {
     await client.end().catch(() => {});
   }
@@ -88,6 +108,23 @@ async function withDeadline<T>(
   }
 }
 
+function failed(error: unknown, timeoutMs: number): ProbeResult {
+  const reason = describeConnectionError(error, timeoutMs);
+  return {
+    ok: false,
+    reason,
+    failure: REASON_FAILURE.find(([re]) => re.test(reason))?.[1] ?? 'unreachable',
+  };
+}
+
+const REASON_FAILURE: [RegExp, ProbeFailure][] = [
+  [
+    /^authentication failed|password rejected|virtual host|database does not exist/,
+    'refused-login',
+  ],
+  [/does not speak|wrong port|right kind of server/, 'wrong-server'],
+];
+
 /** Turns a connection error into a short sentence an attendee can act on. */
 export function describeConnectionError(error: unknown, timeoutMs: number): string {
   const err = firstCause(error);
@@ -112,10 +149,19 @@ export function describeConnectionError(error: unknown, timeoutMs: number): stri
       return `the database does not exist: ${message}`;
   }
   if (/ACCESS.REFUSED/i.test(message)) return 'user name or password rejected by the broker';
-  if (/NOT.ALLOWED|vhost/i.test(message)) return `the broker refused the virtual host: ${message}`;
+  if (/NOT.ALLOWED|vhost|Expected ConnectionOpenOk; got <ConnectionClose/i.test(message)) {
+    return 'the broker refused the virtual host (it does not exist, or the user has no access to it)';
+  }
+  if (/Frame size \d+ exceeds|Expected ConnectionStart|Unexpected frame/i.test(message)) {
+    return 'the server there does not speak AMQP (an HTTP server, or the wrong port?)';
+  }
   if (/closed abruptly|handshake/i.test(message)) {
     return 'the server closed the connection during the handshake (wrong port, or not RabbitMQ?)';
   }
+  if (/Connection terminated unexpectedly/i.test(message)) {
+    return 'the server closed the connection at once (wrong port, or not Postgres?)';
+  }
+  if (/role ".*" does not exist/.test(message)) return message;
   return maskSecrets(message.split('\n')[0] ?? 'unknown error');
 }
 

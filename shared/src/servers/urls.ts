@@ -35,10 +35,34 @@ export function configuredUrl(kind: ServerKind, env: NodeJS.ProcessEnv = process
 export function maskUrl(url: string): string {
   try {
     const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString().replace(/\/$/, '');
+    if (parsed.host) {
+      if (parsed.password) parsed.password = '***';
+      return parsed.toString().replace(/\/$/, '');
+    }
   } catch {
-    // Not a URL we can parse: hide anything between "//user:" and "@".
-    return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
+    // not a URL: masked below
   }
+  // Not a URL with a host: hide what stands between "//user:" (or, without a scheme, the first
+  // ':') and the last '@'.
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return url.replace(/(:\/\/[^:/@]*:).*@/, '$1***@');
+  return url.replace(/^([^:@/]*:).*@/, '$1***@');
+}
+
+/** Why a server URL cannot be used, before anything tries it; undefined when it looks right. */
+export function urlProblem(kind: ServerKind, url: string): string | undefined {
+  const schemes = kind === 'broker' ? ['amqp:', 'amqps:'] : ['postgres:', 'postgresql:'];
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `not a URL (expected ${schemes[0]}//user:password@host:port${kind === 'database' ? '/database' : ''})`;
+  }
+  if (!schemes.includes(parsed.protocol)) {
+    return `the URL starts with "${parsed.protocol}" but must start with ${schemes.map((s) => `${s}//`).join(' or ')}`;
+  }
+  if (!parsed.hostname) return 'the URL names no host';
+  const port = parsed.port ? Number(parsed.port) : undefined;
+  if (port !== undefined && (port < 1 || port > 65_535))
+    return `port ${parsed.port} is out of range`;
+  return undefined;
 }

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { discoverServers } from '../servers/discover.ts';
+import { discoverServers, ServersUnavailableError } from '../servers/discover.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -13,7 +13,12 @@ declare module 'vitest' {
  * every test file. Containers it started are stopped when the run ends.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const servers = await discoverServers();
+  const servers = await discoverServers().catch((error: unknown) => {
+    if (!(error instanceof ServersUnavailableError)) throw error;
+    // Said plainly, without a stack trace into Vitest: this is a set-up problem, not a bug.
+    console.error(`\n${error.message}\n`);
+    process.exit(1);
+  });
   project.provide('amqpUrl', servers.amqpUrl);
   project.provide('databaseUrl', servers.databaseUrl);
   return () => servers.stop();

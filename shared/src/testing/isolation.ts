@@ -72,19 +72,48 @@ export async function isolate(options: IsolateOptions): Promise<Isolation> {
       return pool;
     },
     async cleanup() {
-      await pool?.end();
+      // Every step runs even when another fails, so one problem does not leave the rest behind.
+      const endingPool = pool;
       pool = undefined;
-      await deleteBrokerNames(options.amqpUrl, [...brokerNames]);
+      const names = [...brokerNames];
       brokerNames.clear();
-      await withClient(options.databaseUrl, (client) =>
-        client.query(`drop schema if exists ${pg.escapeIdentifier(schema)} cascade`),
-      );
+      const results = await Promise.allSettled([
+        withDeadline(endingPool?.end(), 'closing the pool (a test kept a client checked out?)'),
+        deleteBrokerNames(options.amqpUrl, names),
+        withClient(options.databaseUrl, (client) =>
+          client.query(`drop schema if exists ${pg.escapeIdentifier(schema)} cascade`),
+        ),
+      ]);
+      const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+      if (failures.length > 0) {
+        throw new AggregateError(
+          failures,
+          `cleanup of ${id} failed: ${failures.map(String).join('; ')}`,
+        );
+      }
     },
   };
 }
 
+async function withDeadline(
+  work: Promise<void> | undefined,
+  what: string,
+  ms = 10_000,
+): Promise<void> {
+  if (!work) return;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  try {
+    await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {
     return await work(client);
@@ -96,9 +125,11 @@ async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T
 /** Each name is deleted both as a queue and as an exchange; deleting what is absent is fine. */
 async function deleteBrokerNames(url: string, names: string[]): Promise<void> {
   if (names.length === 0) return;
-  const connection = await amqp.connect(url);
+  const connection = await amqp.connect(url, { timeout: 10_000 });
+  connection.on('error', () => {});
   try {
     const channel = await connection.createChannel();
+    channel.on('error', () => {}); // a refused delete rejects its own call; this keeps it there
     for (const name of names) {
       await channel.deleteQueue(name);
       await channel.deleteExchange(name);

@@ -11,6 +11,9 @@ import type { Envelope } from '../../src/messages/index.ts';
 import { gate, Recorder, waitFor } from '../../src/testing/index.ts';
 import { CancelOrder, OrderPlaced, OrderShipped, PlaceOrder } from './messages.ts';
 
+/** Every message of this suite has an order id. */
+type Order = Envelope<{ orderId: string }>;
+
 const FAST_RETRIES = { immediateRetries: 1, delayedRetriesMs: [20, 40] };
 
 /**
@@ -69,8 +72,8 @@ export function conformanceSuite(name: string, makeTransport: () => Promise<Tran
 
     it('send delivers a command to the named endpoint only', async () => {
       const { endpoint } = await bus();
-      const orders = new Recorder<Envelope>();
-      const billing = new Recorder<Envelope>();
+      const orders = new Recorder<Order>();
+      const billing = new Recorder<Order>();
       await endpoint('orders')
         .handle(PlaceOrder, async (m) => orders.push(m))
         .start();
@@ -85,12 +88,12 @@ export function conformanceSuite(name: string, makeTransport: () => Promise<Tran
       await orders.waitForCount(1, 'PlaceOrder at orders');
       await billing.waitForCount(1, 'the marker at billing');
       expect(orders.items.map((m) => m.body.orderId)).toEqual(['o1']);
-      expect(billing.items.map((m) => (m.body as { orderId: string }).orderId)).toEqual(['marker']);
+      expect(billing.items.map((m) => m.body.orderId)).toEqual(['marker']);
     });
 
     it('send uses the route configured for the message type', async () => {
       const { endpoint } = await bus();
-      const orders = new Recorder<Envelope>();
+      const orders = new Recorder<Order>();
       await endpoint('orders')
         .handle(PlaceOrder, async (m) => orders.push(m))
         .start();
@@ -112,8 +115,8 @@ export function conformanceSuite(name: string, makeTransport: () => Promise<Tran
 
     it('publish delivers an event to every subscribing endpoint', async () => {
       const { endpoint } = await bus();
-      const billing = new Recorder<Envelope>();
-      const marketing = new Recorder<Envelope>();
+      const billing = new Recorder<Order>();
+      const marketing = new Recorder<Order>();
       await endpoint('billing')
         .handle(OrderPlaced, async (m) => billing.push(m))
         .start();
@@ -131,7 +134,7 @@ export function conformanceSuite(name: string, makeTransport: () => Promise<Tran
 
     it('publish does not reach endpoints that do not subscribe', async () => {
       const { endpoint } = await bus();
-      const shipping = new Recorder<Envelope>();
+      const shipping = new Recorder<Order>();
       await endpoint('shipping')
         .handle(OrderShipped, async (m) => shipping.push(m))
         .start();
@@ -146,7 +149,7 @@ export function conformanceSuite(name: string, makeTransport: () => Promise<Tran
 
     it('sendLocal delivers to the sending endpoint', async () => {
       const { endpoint } = await bus();
-      const seen = new Recorder<Envelope>();
+      const seen = new Recorder<Order>();
       const orders = endpoint('orders').handle(PlaceOrder, async (m) => seen.push(m));
       await orders.start();
 
@@ -182,7 +185,7 @@ export function conformanceSuite(name: string, makeTransport: () => Promise<Tran
 
     it('message id, type, body and custom headers arrive unchanged', async () => {
       const { endpoint } = await bus();
-      const seen = new Recorder<Envelope>();
+      const seen = new Recorder<Order>();
       await endpoint('orders')
         .handle(PlaceOrder, async (m) => seen.push(m))
         .start();
@@ -208,7 +211,7 @@ export function conformanceSuite(name: string, makeTransport: () => Promise<Tran
 
     it('messages sent by a handler carry its conversation id, causation id and endpoint', async () => {
       const { endpoint } = await bus();
-      const placed = new Recorder<Envelope>();
+      const placed = new Recorder<Order>();
       await endpoint('orders')
         .handle(PlaceOrder, async (m, ctx) => {
           await ctx.publish(OrderPlaced, { orderId: m.body.orderId });
@@ -233,7 +236,7 @@ export function conformanceSuite(name: string, makeTransport: () => Promise<Tran
 
     it('a message sent while its endpoint is stopped is delivered once it starts', async () => {
       const { endpoint } = await bus();
-      const seen = new Recorder<Envelope>();
+      const seen = new Recorder<Order>();
       const first = endpoint('orders').handle(PlaceOrder, async () => {});
       await first.start(); // declares the queue
       await first.stop();
@@ -253,7 +256,7 @@ export function conformanceSuite(name: string, makeTransport: () => Promise<Tran
 
     it('a message is acked only after its handler finishes: stopping without ack redelivers it', async () => {
       const { endpoint } = await bus();
-      const started = new Recorder<Envelope>();
+      const started = new Recorder<Order>();
       const hold = gate();
       const crashing = endpoint('orders').handle(PlaceOrder, async (m) => {
         started.push(m);
@@ -268,7 +271,7 @@ export function conformanceSuite(name: string, makeTransport: () => Promise<Tran
       await started.waitForCount(1, 'the handler to start');
 
       await crashing.stop({ drain: false });
-      const again = new Recorder<Envelope>();
+      const again = new Recorder<Order>();
       await endpoint('orders')
         .handle(PlaceOrder, async (m) => again.push(m))
         .start();
@@ -280,7 +283,7 @@ export function conformanceSuite(name: string, makeTransport: () => Promise<Tran
 
     it('a redelivered message counts the earlier delivery', async () => {
       const { endpoint } = await bus();
-      const started = new Recorder<Envelope>();
+      const started = new Recorder<Order>();
       const hold = gate();
       const crashing = endpoint('orders').handle(PlaceOrder, async (m) => {
         started.push(m);
@@ -296,7 +299,7 @@ export function conformanceSuite(name: string, makeTransport: () => Promise<Tran
       await crashing.stop({ drain: false });
       hold.open();
 
-      const again = new Recorder<Envelope>();
+      const again = new Recorder<Order>();
       await endpoint('orders')
         .handle(PlaceOrder, async (m) => again.push(m))
         .start();
@@ -422,7 +425,7 @@ export function conformanceSuite(name: string, makeTransport: () => Promise<Tran
       it(`poison: ${poison.name} goes to the error queue at once, and the consumer goes on`, async () => {
         const { transport, endpoint, errorQueue } = await bus();
         const failed = await errorQueue();
-        const handled = new Recorder<Envelope>();
+        const handled = new Recorder<Order>();
         const orders = endpoint('orders').handle(PlaceOrder, async (m) => handled.push(m));
         await orders.start();
 
@@ -453,8 +456,8 @@ export function conformanceSuite(name: string, makeTransport: () => Promise<Tran
 
     it('a graceful stop lets in-flight messages finish and acks them', async () => {
       const { endpoint } = await bus();
-      const started = new Recorder<Envelope>();
-      const finished = new Recorder<Envelope>();
+      const started = new Recorder<Order>();
+      const finished = new Recorder<Order>();
       const hold = gate();
       const orders = endpoint('orders').handle(PlaceOrder, async (m) => {
         started.push(m);
@@ -471,7 +474,7 @@ export function conformanceSuite(name: string, makeTransport: () => Promise<Tran
       await stopping;
 
       expect(finished.items.map((m) => m.body.orderId)).toEqual(['o1']);
-      const after = new Recorder<Envelope>();
+      const after = new Recorder<Order>();
       await endpoint('orders')
         .handle(PlaceOrder, async (m) => after.push(m))
         .start();
@@ -495,7 +498,7 @@ export function conformanceSuite(name: string, makeTransport: () => Promise<Tran
           done.push(m.body.orderId);
         })
         .start();
-      const probe = new Recorder<Envelope>();
+      const probe = new Recorder<Order>();
       await endpoint('probe')
         .handle(CancelOrder, async (m) => probe.push(m))
         .start();
@@ -546,7 +549,7 @@ export function conformanceSuite(name: string, makeTransport: () => Promise<Tran
     it('outgoing middleware can hold messages sent by a handler and dispatch them after it succeeds', async () => {
       const { endpoint } = await bus();
       const HELD = Symbol('held');
-      const placed = new Recorder<Envelope>();
+      const placed = new Recorder<Order>();
       await endpoint('billing')
         .handle(OrderPlaced, async (m) => placed.push(m))
         .start();
@@ -591,7 +594,7 @@ export function conformanceSuite(name: string, makeTransport: () => Promise<Tran
 
     it('an outgoing body that fails its schema is refused before it leaves', async () => {
       const { endpoint } = await bus();
-      const seen = new Recorder<Envelope>();
+      const seen = new Recorder<Order>();
       await endpoint('orders')
         .handle(PlaceOrder, async (m) => seen.push(m))
         .start();

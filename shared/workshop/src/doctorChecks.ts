@@ -3,12 +3,13 @@ import {
   configuredUrl,
   ENV_VARIABLE,
   maskUrl,
+  type ProbeFailure,
   probeBroker,
   probeDatabase,
   type ServerKind,
   urlFromEnv,
 } from '@pierogi/shared';
-import { sniffPort } from './portSniff.ts';
+import { canListen, sniffPort } from './portSniff.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -68,15 +69,29 @@ export async function checkServer(kind: ServerKind, timeoutMs: number): Promise<
   if (probe.ok) return { name, status: 'ok', detail: `${probe.server} at ${maskUrl(url)}` };
   const what = kind === 'broker' ? 'the broker' : 'the database';
   const variable = ENV_VARIABLE[kind];
+  const fromEnv = urlFromEnv(kind) !== undefined;
+  const fix: Record<ProbeFailure, string> = {
+    'invalid-url': `correct ${variable}, or unset it to use ${name} on localhost`,
+    'refused-login': LOGIN_HINT[kind],
+    'wrong-server': `something other than ${name} answers there: check the host and port${fromEnv ? ` in ${variable}` : ''}`,
+    unreachable: fromEnv
+      ? `${variable} is set: correct it, or unset it to use ${name} on localhost`
+      : `${START_HINT[kind]}; or set ${variable} to a ${name} you have`,
+  };
   return {
     name,
     status: 'fail',
     detail: `cannot reach ${what} at ${maskUrl(url)}: ${probe.reason}`,
-    fix: urlFromEnv(kind)
-      ? `${variable} is set: correct it, or unset it to use ${name} on localhost`
-      : `${START_HINT[kind]}; or set ${variable} to a ${name} you have`,
+    fix: fix[probe.failure],
   };
 }
+
+const LOGIN_HINT: Record<ServerKind, string> = {
+  broker:
+    'the broker answers but refuses the login: check user, password and virtual host in AMQP_URL (docker-compose.yml uses guest / guest on /)',
+  database:
+    'Postgres answers but refuses the login: check user, password and database in DATABASE_URL; on a native Postgres, `sudo -u postgres psql -c "alter user postgres password \'postgres\'"` matches the default',
+};
 
 export interface PortExpectation {
   port: number;
@@ -86,8 +101,8 @@ export interface PortExpectation {
 /** Port 3000 must be free for the shop's web page. */
 export async function checkShopPort(port = 3000): Promise<CheckResult> {
   const name = `port ${port}`;
+  if (await canListen(port)) return { name, status: 'ok', detail: "free for the shop's web page" };
   const occupant = await sniffPort(port, 'http');
-  if (occupant === 'free') return { name, status: 'ok', detail: "free for the shop's web page" };
   return {
     name,
     status: 'fail',

@@ -1,4 +1,4 @@
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 
 /** What answers on a local TCP port, found by speaking the first bytes of each protocol. */
 export type PortOccupant = 'free' | 'rabbitmq' | 'postgres' | 'rabbitmq-management' | 'other';
@@ -71,4 +71,16 @@ export async function sniffPort(
     return /rabbitmq/i.test(text) ? 'rabbitmq-management' : 'http';
   }
   return 'http';
+}
+
+/**
+ * True when a server could listen on `port` now. Binding is the only sure test: a program on
+ * ::1 (common on macOS) is invisible to a connect to 127.0.0.1, but it makes the bind fail.
+ */
+export function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
 }

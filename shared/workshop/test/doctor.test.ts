@@ -36,6 +36,10 @@ async function closedPort(): Promise<number> {
 }
 
 const portOf = (url: string) => Number(new URL(url).port);
+/** The doctor looks at this machine's ports: only meaningful when the servers run here. */
+const serversAreLocal = [inject('amqpUrl'), inject('databaseUrl')].every((url) =>
+  ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname),
+);
 
 describe('pnpm doctor', () => {
   it('exits non-zero and names the address when the broker cannot be reached', async () => {
@@ -64,13 +68,16 @@ describe('pnpm doctor', () => {
 });
 
 describe('port sniffing', () => {
-  it('tells a free port from RabbitMQ, Postgres and something else', async () => {
-    const amqpPort = portOf(inject('amqpUrl'));
-    const pgPort = portOf(inject('databaseUrl'));
-    expect(await sniffPort(await closedPort(), 'rabbitmq')).toBe('free');
-    expect(await sniffPort(amqpPort, 'rabbitmq')).toBe('rabbitmq');
-    expect(await sniffPort(pgPort, 'postgres')).toBe('postgres');
-    expect(await sniffPort(pgPort, 'rabbitmq')).toBe('other');
-    expect(await sniffPort(amqpPort, 'postgres')).toBe('other');
-  });
+  it.skipIf(!serversAreLocal)(
+    'tells a free port from RabbitMQ, Postgres and something else',
+    async () => {
+      const amqpPort = portOf(inject('amqpUrl'));
+      const pgPort = portOf(inject('databaseUrl'));
+      expect(await sniffPort(await closedPort(), 'rabbitmq')).toBe('free');
+      expect(await sniffPort(amqpPort, 'rabbitmq')).toBe('rabbitmq');
+      expect(await sniffPort(pgPort, 'postgres')).toBe('postgres');
+      expect(await sniffPort(pgPort, 'rabbitmq')).toBe('other');
+      expect(await sniffPort(amqpPort, 'postgres')).toBe('other');
+    },
+  );
 });
