@@ -1,3 +1,5 @@
+export { canForceCloseConnections, forceCloseConnections } from './brokerControl.ts';
 export { type IsolateOptions, type Isolation, isolate } from './isolation.ts';
+export { startTcpProxy, type TcpProxy } from './tcpProxy.ts';
 export { useIsolation } from './useIsolation.ts';
 export { gate, Recorder, waitFor } from './waitFor.ts';

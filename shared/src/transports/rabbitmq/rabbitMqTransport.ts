@@ -57,6 +57,7 @@ export class RabbitMqTransport implements Transport {
   /** Mandatory messages the broker returned (no queue), by message id, until their confirm. */
   private readonly returned = new Map<string, number>();
   private closing = false;
+  private connections = 0;
 
   private constructor(options: RabbitMqTransportOptions) {
     this.options = options;
@@ -71,6 +72,11 @@ export class RabbitMqTransport implements Transport {
     const transport = new RabbitMqTransport(options);
     await transport.open();
     return transport;
+  }
+
+  /** How many times the connection was lost and made again. */
+  get reconnections(): number {
+    return Math.max(0, this.connections - 1);
   }
 
   queueName(endpoint: string): string {
@@ -101,9 +107,11 @@ export class RabbitMqTransport implements Transport {
         `cannot connect to RabbitMQ at ${maskUrl(this.options.url)}: ${describeConnectionError(error, 5_000)}`,
       );
     }
+    this.connections = 1;
     this.connection.on('connect', (model: ChannelModel) => {
       this.model = model;
-      this.log.info('connected');
+      this.connections++;
+      this.log.info({ reconnections: this.reconnections }, 'reconnected');
     });
     this.connection.on('disconnect', (error: Error) => {
       this.model = undefined;
