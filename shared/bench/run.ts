@@ -1,0 +1,41 @@
+/**
+ * `pnpm bench`: measures, prints a table; `pnpm bench --json` prints one JSON object instead.
+ * Uses the same servers as the tests (AMQP_URL / DATABASE_URL, else localhost, else Docker).
+ */
+import { discoverServers } from '../src/servers/index.ts';
+import { transportThroughput } from './transportThroughput.ts';
+
+const json = process.argv.includes('--json');
+const servers = await discoverServers();
+try {
+  if (!json)
+    console.log('Measuring publish-with-confirm and consume-with-ack (median of 3 rounds)…');
+  const t = await transportThroughput(servers.amqpUrl);
+  const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+  const result = {
+    ...t,
+    publish_ratio: ratio(t.library_publish_msgs_per_s, t.plain_publish_msgs_per_s),
+    consume_ratio: ratio(t.library_consume_msgs_per_s, t.plain_consume_msgs_per_s),
+  };
+  if (json) {
+    console.log(JSON.stringify(result));
+  } else {
+    console.log(
+      `\n${t.messages} messages, ${t.inFlight} in flight, RabbitMQ at ${servers.sources.broker}\n`,
+    );
+    console.table({
+      'publish + confirm': {
+        'plain amqplib (msg/s)': t.plain_publish_msgs_per_s,
+        'library (msg/s)': t.library_publish_msgs_per_s,
+        'library / plain': result.publish_ratio,
+      },
+      'consume + ack': {
+        'plain amqplib (msg/s)': t.plain_consume_msgs_per_s,
+        'library (msg/s)': t.library_consume_msgs_per_s,
+        'library / plain': result.consume_ratio,
+      },
+    });
+  }
+} finally {
+  await servers.stop();
+}
