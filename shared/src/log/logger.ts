@@ -11,7 +11,17 @@ export function createLogger(options: { name?: string; level?: string } = {}): L
   const level = options.level ?? process.env.LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info');
   const base = { name: options.name, level };
   if (process.stdout.isTTY) {
-    return pino(base, pretty({ colorize: true, ignore: 'pid,hostname', sync: true }));
+    return pino(
+      base,
+      pretty({
+        colorize: true,
+        sync: true,
+        singleLine: true, // one line per event: readable on a projector
+        translateTime: 'HH:MM:ss.l',
+        ignore: 'pid,hostname,name,endpoint',
+        messageFormat: '{if endpoint}{endpoint}: {end}{msg}',
+      }),
+    );
   }
   return pino(base);
 }
