@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { describe, expect, inject, it } from 'vitest';
 import {
   DEFAULT_AMQP_URL,
@@ -10,16 +9,7 @@ import {
   RABBITMQ_IMAGE,
   ServersUnavailableError,
 } from '../src/index.ts';
-
-/** A port on 127.0.0.1 where nothing listens (bound once, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
+import { closedPort } from '../src/testing/index.ts';
 
 const noDocker = async () => false;
 

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { runCommand } from '../src/testing/index.ts';
 
 const shared = fileURLToPath(new URL('..', import.meta.url));
 
@@ -29,19 +29,14 @@ describe('the README quick start', () => {
   });
 
   it('runs, and billing sees the event the order handler published', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/quickstart.ts'], {
-      cwd: shared,
-      env: { ...process.env, AMQP_URL: inject('amqpUrl'), LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    const code = await new Promise((resolve) => child.once('close', resolve));
+    const { code, output } = await runCommand(
+      process.execPath,
+      ['--import', 'tsx', 'examples/quickstart.ts'],
+      {
+        cwd: shared,
+        env: { AMQP_URL: inject('amqpUrl'), LOG_LEVEL: 'warn' },
+      },
+    );
     expect(code, output).toBe(0);
     expect(output).toMatch(/billing saw Meat, caused by [0-9a-f-]{36}/);
   });

@@ -1,6 +1,12 @@
 import type { z } from 'zod';
 import { createLogger, type Logger } from '../log/logger.ts';
-import type { BodyOf, CommandType, EventType, MessageType } from '../messages/defineMessage.ts';
+import {
+  type BodyOf,
+  type CommandType,
+  describeIssues,
+  type EventType,
+  type MessageType,
+} from '../messages/defineMessage.ts';
 import { type Envelope, newMessageId } from '../messages/envelope.ts';
 import type {
   Handler,
@@ -138,34 +144,49 @@ export class Endpoint implements MessageSession {
     if (receiver) this.log.info({ drain: options.drain ?? true }, 'endpoint stopped');
   }
 
+  // Messages sent from outside a handler: a new conversation unless one is given.
+  private readonly outside: MessageSession = this.session(undefined);
+
   send<M extends CommandType>(
     type: M,
     body: BodyOf<M>,
-    options: SendOptions = {},
+    options?: SendOptions,
   ): Promise<Envelope<BodyOf<M>>> {
-    return this.sendFrom(
-      undefined,
-      type,
-      body,
-      { kind: 'send', endpoint: this.routeOf(type, options) },
-      options,
-    );
+    return this.outside.send(type, body, options);
   }
 
   publish<M extends EventType>(
     type: M,
     body: BodyOf<M>,
-    options: PublishOptions = {},
+    options?: PublishOptions,
   ): Promise<Envelope<BodyOf<M>>> {
-    return this.sendFrom(undefined, type, body, { kind: 'publish', type: type.type }, options);
+    return this.outside.publish(type, body, options);
   }
 
   sendLocal<M extends CommandType>(
     type: M,
     body: BodyOf<M>,
-    options: PublishOptions = {},
+    options?: PublishOptions,
   ): Promise<Envelope<BodyOf<M>>> {
-    return this.sendFrom(undefined, type, body, { kind: 'send', endpoint: this.name }, options);
+    return this.outside.sendLocal(type, body, options);
+  }
+
+  /** send / publish / sendLocal on behalf of `incoming` (whose conversation and id they carry). */
+  private session(incoming: IncomingContext | undefined): MessageSession {
+    return {
+      send: (type, body, options = {}) =>
+        this.sendFrom(
+          incoming,
+          type,
+          body,
+          { kind: 'send', endpoint: this.routeOf(type, options) },
+          options,
+        ),
+      publish: (type, body, options = {}) =>
+        this.sendFrom(incoming, type, body, { kind: 'publish', type: type.type }, options),
+      sendLocal: (type, body, options = {}) =>
+        this.sendFrom(incoming, type, body, { kind: 'send', endpoint: this.name }, options),
+    };
   }
 
   /**
@@ -202,10 +223,7 @@ export class Endpoint implements MessageSession {
   ): Promise<Envelope<BodyOf<M>>> {
     const checked = (type.schema as z.ZodType).safeParse(body);
     if (!checked.success) {
-      const problems = checked.error.issues
-        .map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`)
-        .join('; ');
-      throw new InvalidMessageError(`cannot send ${type.type}: ${problems}`);
+      throw new InvalidMessageError(`cannot send ${type.type}: ${describeIssues(checked.error)}`);
     }
     for (const name of Object.keys(options.headers ?? {})) {
       if (name.startsWith('x-')) {
@@ -251,41 +269,13 @@ export class Endpoint implements MessageSession {
   });
 
   private createContext(message: Envelope): HandlerContext {
-    const endpoint = this;
     const log = this.log.child({
       messageId: message.id,
       messageType: message.type,
       conversationId: message.headers.conversationId,
     });
-    const context: HandlerContext = {
-      endpoint: this.name,
-      message,
-      log,
-      items: new Map(),
-      send(type, body, options = {}) {
-        const to = { kind: 'send', endpoint: endpoint.routeOf(type, options) } as const;
-        return endpoint.sendFrom(context, type, body, to, options);
-      },
-      publish(type, body, options = {}) {
-        return endpoint.sendFrom(
-          context,
-          type,
-          body,
-          { kind: 'publish', type: type.type },
-          options,
-        );
-      },
-      sendLocal(type, body, options = {}) {
-        return endpoint.sendFrom(
-          context,
-          type,
-          body,
-          { kind: 'send', endpoint: endpoint.name },
-          options,
-        );
-      },
-    };
-    return context;
+    const context = { endpoint: this.name, message, log, items: new Map() } as HandlerContext;
+    return Object.assign(context, this.session(context));
   }
 
   /** One delivery: parse, run the pipeline with immediate retries, decide the disposition. */

@@ -1,4 +1,4 @@
-import type { MessageType } from '../messages/defineMessage.ts';
+import { describeIssues, type MessageType } from '../messages/defineMessage.ts';
 import { type Envelope, type MessageHeaders, WIRE } from '../messages/envelope.ts';
 import { PoisonMessageError } from './errors.ts';
 import type { ReceivedMessage, TransportMessage } from './transport.ts';
@@ -59,10 +59,10 @@ export function parseReceived(
   }
   const result = messageType.schema.safeParse(json);
   if (!result.success) {
-    const problems = result.error.issues
-      .map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`)
-      .join('; ');
-    throw new PoisonMessageError('invalid-body', `the body of ${raw.type} is invalid: ${problems}`);
+    throw new PoisonMessageError(
+      'invalid-body',
+      `the body of ${raw.type} is invalid: ${describeIssues(result.error)}`,
+    );
   }
   return {
     messageType,

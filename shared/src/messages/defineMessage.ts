@@ -40,3 +40,10 @@ export function defineEvent<const Type extends string, Schema extends z.ZodType>
 ): MessageType<Type, Schema, 'event'> {
   return Object.freeze({ type, kind: 'event', schema });
 }
+
+/** A zod failure as one line: `filling: Invalid option…; orderId: Required`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`)
+    .join('; ');
+}

@@ -3,6 +3,7 @@ export {
   type CommandType,
   defineCommand,
   defineEvent,
+  describeIssues,
   type EventType,
   type MessageKind,
   type MessageType,

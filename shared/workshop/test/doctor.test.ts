@@ -1,39 +1,13 @@
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { closedPort, runCommand } from '@pierogi/shared/testing';
 import { describe, expect, inject, it } from 'vitest';
 import { sniffPort } from '../src/portSniff.ts';
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 
 /** Runs `pnpm doctor` from the repository root, the way an attendee does. */
-function runDoctor(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('pnpm', ['doctor'], {
-      cwd: repoRoot,
-      env: { ...process.env, NO_COLOR: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, output }));
-  });
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
+const runDoctor = (env: Record<string, string>) =>
+  runCommand('pnpm', ['doctor'], { cwd: repoRoot, env: { NO_COLOR: '1', ...env } });
 
 const portOf = (url: string) => Number(new URL(url).port);
 /** The doctor looks at this machine's ports: only meaningful when the servers run here. */
