@@ -1,4 +1,5 @@
 export * from './bus/index.ts';
+export * from './chaos/index.ts';
 export * from './log/index.ts';
 export * from './messages/index.ts';
 export * from './servers/index.ts';

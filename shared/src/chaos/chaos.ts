@@ -1,0 +1,227 @@
+import { EventEmitter } from 'node:events';
+import type { IncomingMiddleware, OutgoingMiddleware } from '../bus/endpoint.ts';
+import { createLogger, type Logger } from '../log/logger.ts';
+import { SimulatedCrash, SimulatedFailure } from './errors.ts';
+import { type SeededRandom, seededRandom } from './seededRandom.ts';
+
+/**
+ * What the chaos monkey can do:
+ * - `duplicate`: send an outgoing message twice (same id);
+ * - `delay`: hold an outgoing message for `delayMs` before sending it, so others overtake it;
+ * - `drop-then-redeliver`: fail an incoming message before its handler runs, as if it had been
+ *   lost on the way: the retry brings it back;
+ * - `fail-publish`: an outgoing message fails to send;
+ * - `fail-commit`: the work wrapped by `around(step)` fails before it happens;
+ * - `timeout`: the work wrapped by `around(step)` happens, then its caller waits `delayMs` and
+ *   sees a failure anyway (the nastiest one: the commit went through);
+ * - `crash`: the process dies at the named step (an exception by default, or a real exit).
+ */
+export type ChaosKind =
+  | 'duplicate'
+  | 'delay'
+  | 'drop-then-redeliver'
+  | 'fail-publish'
+  | 'fail-commit'
+  | 'timeout'
+  | 'crash';
+
+export interface ChaosRule {
+  readonly kind: ChaosKind;
+  /** Only messages of this type. */
+  readonly messageType?: string;
+  /** Only messages whose body field (a dotted path) equals this value: serialisable, for a web panel. */
+  readonly field?: { readonly path: string; readonly equals: unknown };
+  /** Only messages whose body passes this test. */
+  readonly where?: (body: unknown) => boolean;
+  /** The probability of injecting into a matching message, from the seeded source. Default 1. */
+  readonly rate?: number;
+  /** Only the first N matching messages. */
+  readonly times?: number;
+  /** For `delay` and `timeout`. Default 100 ms. */
+  readonly delayMs?: number;
+  /** For `fail-commit`, `timeout` and `crash`: the step named in `around(step, …)` ('handler' for crash before a handler). */
+  readonly step?: string;
+}
+
+export interface Injection {
+  /** 1, 2, 3… in the order injected. */
+  readonly seq: number;
+  readonly ruleId: string;
+  readonly kind: ChaosKind;
+  readonly messageId: string | undefined;
+  readonly messageType: string | undefined;
+  readonly step?: string;
+}
+
+export interface ChaosOptions {
+  /** Every random choice comes from this seed: the same seed replays the same injections. */
+  readonly seed: number;
+  readonly logger?: Logger;
+  /** `throw` (default): a crash is a {@link SimulatedCrash}. `exit`: the process really dies. */
+  readonly crash?: 'throw' | 'exit';
+}
+
+interface Target {
+  readonly id?: string;
+  readonly type?: string;
+  readonly body?: unknown;
+}
+
+interface Entry {
+  readonly id: string;
+  rule: ChaosRule;
+  injected: number;
+}
+
+const OUTGOING: readonly ChaosKind[] = ['duplicate', 'delay', 'fail-publish'];
+
+export class Chaos extends EventEmitter<{ injection: [Injection] }> {
+  readonly seed: number;
+  readonly injections: Injection[] = [];
+  private readonly random: SeededRandom;
+  private readonly entries = new Map<string, Entry>();
+  private readonly log: Logger;
+  private readonly crashMode: 'throw' | 'exit';
+  private nextRule = 1;
+
+  constructor(options: ChaosOptions) {
+    super();
+    this.seed = options.seed;
+    this.random = seededRandom(options.seed);
+    this.log = (options.logger ?? createLogger()).child({ chaos: true });
+    this.crashMode = options.crash ?? 'throw';
+  }
+
+  /** Adds a rule (also while endpoints run) and returns its id. */
+  add(rule: ChaosRule): string {
+    const id = `rule-${this.nextRule++}`;
+    this.entries.set(id, { id, rule, injected: 0 });
+    return id;
+  }
+
+  update(id: string, changes: Partial<ChaosRule>): void {
+    const entry = this.entries.get(id);
+    if (!entry) throw new Error(`no chaos rule ${id}`);
+    entry.rule = { ...entry.rule, ...changes };
+  }
+
+  remove(id: string): boolean {
+    return this.entries.delete(id);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  rules(): { id: string; rule: ChaosRule; injected: number }[] {
+    return [...this.entries.values()].map((e) => ({ ...e }));
+  }
+
+  /** Outgoing middleware: duplicates, delays and failed publishes. */
+  readonly outgoing: OutgoingMiddleware = async (context, next) => {
+    const message = context.operation.message;
+    const entry = this.pick(OUTGOING, message);
+    if (!entry) return next();
+    switch (entry.rule.kind) {
+      case 'duplicate':
+        await next();
+        await next();
+        return;
+      case 'delay':
+        await sleep(entry.rule.delayMs ?? 100);
+        return next();
+      default:
+        throw new SimulatedFailure(`chaos: publishing ${message.type} ${message.id} failed`);
+    }
+  };
+
+  /** Incoming middleware: lost-then-redelivered messages and crashes before the handler. */
+  readonly incoming: IncomingMiddleware = async (context, next) => {
+    const message = context.message;
+    const entry =
+      this.pick(['drop-then-redeliver'], message) ?? this.pick(['crash'], message, 'handler');
+    if (!entry) return next();
+    if (entry.rule.kind === 'crash') this.crash('handler', message);
+    throw new SimulatedFailure(
+      `chaos: ${message.type} ${message.id} was dropped; it will come back`,
+    );
+  };
+
+  /**
+   * Runs `work` (a commit, a store write…) as the step named `step`, unless a rule says it fails
+   * first (`fail-commit`), fails after it succeeded (`timeout`) or crashes the process (`crash`).
+   */
+  async around<T>(step: string, message: Target, work: () => Promise<T>): Promise<T> {
+    const entry = this.pick(['fail-commit', 'timeout', 'crash'], message, step);
+    if (!entry) return work();
+    if (entry.rule.kind === 'crash') this.crash(step, message);
+    if (entry.rule.kind === 'fail-commit') {
+      throw new SimulatedFailure(`chaos: ${step} failed for ${message.type ?? 'a message'}`);
+    }
+    await work();
+    await sleep(entry.rule.delayMs ?? 100);
+    throw new SimulatedFailure(
+      `chaos: ${step} timed out for ${message.type ?? 'a message'} (it did happen)`,
+    );
+  }
+
+  /** The first rule of one of `kinds` that selects this message now; records the injection. */
+  private pick(kinds: readonly ChaosKind[], message: Target, step?: string): Entry | undefined {
+    for (const entry of this.entries.values()) {
+      const { rule } = entry;
+      if (!kinds.includes(rule.kind)) continue;
+      if (step !== undefined && (rule.step ?? defaultStep(rule.kind)) !== step) continue;
+      if (rule.messageType !== undefined && rule.messageType !== message.type) continue;
+      if (rule.field && fieldOf(message.body, rule.field.path) !== rule.field.equals) continue;
+      if (rule.where && !rule.where(message.body)) continue;
+      if (rule.times !== undefined && entry.injected >= rule.times) continue;
+      if (rule.rate !== undefined && rule.rate < 1 && this.random.next() >= rule.rate) continue;
+      entry.injected++;
+      const injection: Injection = {
+        seq: this.injections.length + 1,
+        ruleId: entry.id,
+        kind: rule.kind,
+        messageId: message.id,
+        messageType: message.type,
+        ...(step !== undefined ? { step } : {}),
+      };
+      this.injections.push(injection);
+      this.log.warn(
+        injection,
+        `chaos: ${rule.kind} ${message.type ?? ''} ${message.id ?? ''}`.trim(),
+      );
+      this.emit('injection', injection);
+      return entry;
+    }
+    return undefined;
+  }
+
+  private crash(step: string, message: Target): never {
+    if (this.crashMode === 'exit') {
+      this.log.fatal({ step, messageId: message.id }, 'chaos: crashing the process');
+      process.kill(process.pid, 'SIGKILL');
+    }
+    throw new SimulatedCrash(
+      `chaos: crashed at ${step} (${message.type ?? 'no message'} ${message.id ?? ''})`,
+    );
+  }
+}
+
+function defaultStep(kind: ChaosKind): string | undefined {
+  if (kind === 'fail-commit' || kind === 'timeout') return 'commit';
+  if (kind === 'crash') return 'handler';
+  return undefined;
+}
+
+function fieldOf(body: unknown, path: string): unknown {
+  let value: unknown = body;
+  for (const part of path.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,9 @@
+export {
+  Chaos,
+  type ChaosKind,
+  type ChaosOptions,
+  type ChaosRule,
+  type Injection,
+} from './chaos.ts';
+export { SimulatedCrash, SimulatedFailure } from './errors.ts';
+export { type SeededRandom, seededRandom } from './seededRandom.ts';
