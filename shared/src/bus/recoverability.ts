@@ -33,6 +33,8 @@ export function afterImmediateRetries(
       headers: {
         [WIRE.delayedRetries]: String(delayedSoFar + 1),
         [WIRE.previousAttempts]: String(totalAttempts),
+        // The last failure travels with the message, so whoever looks at it waiting knows why.
+        [WIRE.exceptionMessage]: error instanceof Error ? error.message : String(error),
       },
     };
   }

@@ -1,4 +1,9 @@
 export { canForceCloseConnections, forceCloseConnections } from './brokerControl.ts';
+export {
+  ConversationNotSettledError,
+  ConversationTracer,
+  type SettledConversation,
+} from './conversationTracer.ts';
 export { type IsolateOptions, type Isolation, isolate } from './isolation.ts';
 export { closedPort, runCommand } from './processes.ts';
 export { startTcpProxy, type TcpProxy } from './tcpProxy.ts';
