@@ -1,0 +1,6 @@
+export {
+  ConcurrencyError,
+  MemoryDocumentStore,
+  MemoryInbox,
+  type Versioned,
+} from './memoryStores.ts';

@@ -1,0 +1,144 @@
+/**
+ * Runs two or more actors — each an async generator that yields a label before every atomic
+ * step — in every possible order of their steps, optionally crashing an actor before any step
+ * (it then starts over, as a redelivered message would), and checks invariants after each run.
+ * Executions are replayed from scratch with fresh stores, choice by choice, depth first.
+ */
+
+export type ActorRun<Stores> = (
+  stores: Stores,
+  attempt: number,
+) => AsyncGenerator<string, void, void>;
+
+export interface ExplorerActor<Stores> {
+  readonly name: string;
+  readonly run: ActorRun<Stores>;
+}
+
+export interface ExploreOptions<Stores> {
+  readonly stores: () => Stores;
+  readonly actors: readonly ExplorerActor<Stores>[];
+  readonly invariants: readonly {
+    readonly name: string;
+    readonly holds: (stores: Stores) => boolean | Promise<boolean>;
+  }[];
+  /** Crashes injected per execution (each makes one actor start over). Default 0. */
+  readonly maxFailures?: number;
+  /** A guard against an exploration that would never end. Default 100,000. */
+  readonly maxExecutions?: number;
+}
+
+export interface ExploreResult {
+  readonly ok: boolean;
+  readonly executions: number;
+  readonly elapsedMs: number;
+  readonly failure?: { readonly invariant: string; readonly trace: readonly string[] };
+}
+
+interface Running<Stores> {
+  readonly actor: ExplorerActor<Stores>;
+  generator: AsyncGenerator<string, void, void>;
+  /** The label of the step it will run next; undefined when finished. */
+  next: string | undefined;
+  attempt: number;
+  started: boolean;
+}
+
+type Choice = { kind: 'step' | 'crash'; actor: number };
+
+export async function exploreInterleavings<Stores>(
+  options: ExploreOptions<Stores>,
+): Promise<ExploreResult> {
+  const started = performance.now();
+  const maxExecutions = options.maxExecutions ?? 100_000;
+  let prefix: number[] = [];
+  let executions = 0;
+  for (;;) {
+    executions++;
+    if (executions > maxExecutions)
+      throw new Error(`more than ${maxExecutions} executions; bound the actors or failures`);
+    const run = await execute(options, prefix);
+    if (run.failure) {
+      return {
+        ok: false,
+        executions,
+        elapsedMs: performance.now() - started,
+        failure: run.failure,
+      };
+    }
+    // Depth first: move the last choice point that has an untried option to its next option.
+    let k = run.chosen.length - 1;
+    while (k >= 0 && (run.chosen[k] as number) + 1 >= (run.options[k] as number)) k--;
+    if (k < 0) return { ok: true, executions, elapsedMs: performance.now() - started };
+    prefix = [...run.chosen.slice(0, k), (run.chosen[k] as number) + 1];
+  }
+}
+
+async function execute<Stores>(options: ExploreOptions<Stores>, prefix: readonly number[]) {
+  const stores = options.stores();
+  const trace: string[] = [];
+  const chosen: number[] = [];
+  const counts: number[] = [];
+  let failuresLeft = options.maxFailures ?? 0;
+  const running: Running<Stores>[] = [];
+  for (const actor of options.actors) {
+    const generator = actor.run(stores, 1);
+    const first = await generator.next();
+    running.push({
+      actor,
+      generator,
+      next: first.done ? undefined : first.value,
+      attempt: 1,
+      started: false,
+    });
+  }
+
+  for (;;) {
+    const choices: Choice[] = [];
+    running.forEach((r, actor) => {
+      if (r.next !== undefined) choices.push({ kind: 'step', actor });
+    });
+    if (failuresLeft > 0) {
+      running.forEach((r, actor) => {
+        if (r.next !== undefined && r.started) choices.push({ kind: 'crash', actor });
+      });
+    }
+    if (choices.length === 0) break;
+    const index = prefix[chosen.length] ?? 0;
+    chosen.push(index);
+    counts.push(choices.length);
+    const choice = choices[index] as Choice;
+    const r = running[choice.actor] as Running<Stores>;
+    if (choice.kind === 'crash') {
+      failuresLeft--;
+      trace.push(`${r.actor.name}: crashes before "${r.next}" and starts over`);
+      await r.generator.return(undefined);
+      r.attempt++;
+      r.generator = r.actor.run(stores, r.attempt);
+      const first = await r.generator.next();
+      r.next = first.done ? undefined : first.value;
+      r.started = false;
+      continue;
+    }
+    trace.push(`${r.actor.name}: ${r.next}`);
+    r.started = true;
+    const after = await r.generator.next();
+    r.next = after.done ? undefined : after.value;
+  }
+
+  for (const invariant of options.invariants) {
+    if (!(await invariant.holds(stores))) {
+      return { chosen, options: counts, failure: { invariant: invariant.name, trace } };
+    }
+  }
+  return { chosen, options: counts };
+}
+
+/** An execution's trace as numbered lines. */
+export function formatExecution(result: ExploreResult): string {
+  if (!result.failure) return `every one of ${result.executions} executions keeps every invariant`;
+  return [
+    `"${result.failure.invariant}" broken in execution ${result.executions}:`,
+    ...result.failure.trace.map((line, i) => `  ${String(i + 1).padStart(2)}. ${line}`),
+  ].join('\n');
+}
