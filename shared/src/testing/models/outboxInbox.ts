@@ -14,7 +14,6 @@ import type { Action, Invariant, Model } from '../modelChecker.ts';
  *
  * `inboxFirst: true` is the flawed variant that checks the inbox before loading the entity.
  */
-const MESSAGE = 'm';
 const OUTGOING_ID = 'm-out'; // taken from the stored outbox entry, so every dispatch has this id
 
 type Pc =
