@@ -4,6 +4,7 @@
  */
 import { discoverServers } from '../src/servers/index.ts';
 import { transportThroughput } from './transportThroughput.ts';
+import { verificationSpeed } from './verificationSpeed.ts';
 
 const json = process.argv.includes('--json');
 const servers = await discoverServers();
@@ -11,11 +12,13 @@ try {
   if (!json)
     console.log('Measuring publish-with-confirm and consume-with-ack (median of 3 rounds)…');
   const t = await transportThroughput(servers.amqpUrl);
+  const v = await verificationSpeed();
   const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
   const result = {
     ...t,
     publish_ratio: ratio(t.library_publish_msgs_per_s, t.plain_publish_msgs_per_s),
     consume_ratio: ratio(t.library_consume_msgs_per_s, t.plain_consume_msgs_per_s),
+    ...v,
   };
   if (json) {
     console.log(JSON.stringify(result));
@@ -33,6 +36,17 @@ try {
         'plain amqplib (msg/s)': t.plain_consume_msgs_per_s,
         'library (msg/s)': t.library_consume_msgs_per_s,
         'library / plain': result.consume_ratio,
+      },
+    });
+    console.log('\nVerifying the two-worker outbox + inbox model\n');
+    console.table({
+      'model checker (2 crashes)': {
+        size: `${v.model_checker_states} states`,
+        'per second': v.model_checker_states_per_s,
+      },
+      'interleaving explorer (1 crash)': {
+        size: `${v.explorer_executions} executions`,
+        'per second': v.explorer_executions_per_s,
       },
     });
   }
