@@ -1,0 +1,1 @@
+export { SqlOutboxInbox, type StepHook } from './sqlOutboxInbox.ts';

@@ -1,0 +1,173 @@
+import type pg from 'pg';
+import type { OutgoingOperation } from '../bus/context.ts';
+import type { Endpoint } from '../bus/endpoint.ts';
+import type { Envelope } from '../messages/envelope.ts';
+
+const TRANSACTION = Symbol('sql transaction');
+const CAPTURED = Symbol('captured outgoing messages');
+
+/**
+ * The classic transactional outbox + inbox on Postgres. For each incoming message, one
+ * transaction holds the inbox row (the message id), the handler's business rows and a row per
+ * outgoing message. After the commit the outgoing messages are dispatched and their rows
+ * deleted; a crash in between leaves the rows for the next delivery or the background
+ * dispatcher.
+ *
+ * Guarantees: the business change and the messages it causes are committed together (no ghost,
+ * no lost message); a message whose inbox row exists is not processed again (no duplicate);
+ * outgoing ids are stored, so a re-dispatch sends the same ids (downstream can deduplicate).
+ */
+/** Runs a named step; a chaos monkey passes its own to fail or crash steps on purpose. */
+export interface StepHook {
+  around<T>(
+    step: string,
+    message: { id?: string; type?: string; body?: unknown },
+    work: () => Promise<T>,
+  ): Promise<T>;
+}
+
+const PLAIN: StepHook = { around: (_step, _message, work) => work() };
+
+export class SqlOutboxInbox {
+  private endpoint: Endpoint | undefined;
+  private readonly steps: StepHook;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly endpointName: string,
+    options: { steps?: StepHook } = {},
+  ) {
+    this.steps = options.steps ?? PLAIN;
+  }
+
+  /** Creates the inbox and outbox tables in the pool's schema, if missing. */
+  async install(): Promise<void> {
+    await this.pool.query(`
+      create table if not exists inbox (
+        endpoint text not null,
+        message_id text not null,
+        processed_at timestamptz not null default now(),
+        primary key (endpoint, message_id)
+      );
+      create table if not exists outbox (
+        id bigserial primary key,
+        endpoint text not null,
+        owner_message_id text not null,
+        operation jsonb not null,
+        created_at timestamptz not null default now()
+      );
+      create index if not exists outbox_owner on outbox (endpoint, owner_message_id);
+    `);
+  }
+
+  /** Adds the middleware to the endpoint (outermost of what it has so far). */
+  use(endpoint: Endpoint): Endpoint {
+    if (endpoint.name !== this.endpointName) {
+      throw new Error(`this outbox belongs to ${this.endpointName}, not ${endpoint.name}`);
+    }
+    this.endpoint = endpoint;
+    return endpoint.use({ incoming: this.incoming, outgoing: this.outgoing });
+  }
+
+  /** The transaction of the message being handled: business writes go through it. */
+  static transaction(context: { items: Map<string | symbol, unknown> }): pg.PoolClient {
+    const client = context.items.get(TRANSACTION) as pg.PoolClient | undefined;
+    if (!client) throw new Error('no SQL transaction: is the SqlOutboxInbox middleware installed?');
+    return client;
+  }
+
+  private readonly incoming = async (
+    context: { message: Envelope; items: Map<string | symbol, unknown> },
+    next: () => Promise<void>,
+  ): Promise<void> => {
+    const messageId = context.message.id;
+    const client = await this.pool.connect();
+    let committed = false;
+    try {
+      await client.query('begin');
+      // The inbox row first: a second copy waits here until the first commits, then sees it.
+      const inserted = await client.query(
+        'insert into inbox (endpoint, message_id) values ($1, $2) on conflict do nothing',
+        [this.endpointName, messageId],
+      );
+      if (inserted.rowCount === 0) {
+        await client.query('rollback');
+        // Processed before; its messages may still be waiting if that attempt died after commit.
+        await this.dispatchPending(messageId);
+        return;
+      }
+      context.items.set(TRANSACTION, client);
+      context.items.set(CAPTURED, []);
+      await next();
+      const captured = context.items.get(CAPTURED) as OutgoingOperation[];
+      for (const operation of captured) {
+        await client.query(
+          'insert into outbox (endpoint, owner_message_id, operation) values ($1, $2, $3)',
+          [this.endpointName, messageId, JSON.stringify(operation)],
+        );
+      }
+      await this.steps.around('commit', context.message, () => client.query('commit'));
+      committed = true;
+    } catch (error) {
+      if (!committed) await client.query('rollback').catch(() => {});
+      throw error;
+    } finally {
+      context.items.delete(TRANSACTION);
+      client.release();
+    }
+    // After the commit, never before: a message must not leave for a change that may roll back.
+    await this.steps.around('after-commit', context.message, () => this.dispatchPending(messageId));
+  };
+
+  /** Messages sent by a handler are kept until its transaction commits. */
+  private readonly outgoing = async (
+    context: {
+      operation: OutgoingOperation;
+      incoming: { items: Map<string | symbol, unknown> } | undefined;
+    },
+    next: () => Promise<void>,
+  ): Promise<void> => {
+    const captured = context.incoming?.items.get(CAPTURED) as OutgoingOperation[] | undefined;
+    if (!captured) return next(); // sent from outside a handler: straight out
+    captured.push(context.operation);
+  };
+
+  /**
+   * Sends the stored messages of one incoming message and deletes their rows, in one
+   * transaction: the rows are locked while they are sent (a background dispatcher skips them)
+   * and come back if sending fails.
+   */
+  async dispatchPending(ownerMessageId: string): Promise<number> {
+    return this.dispatchWhere('owner_message_id = $2', [ownerMessageId]);
+  }
+
+  /** Sends what a crash left behind, oldest first, skipping rows another dispatcher holds. */
+  async dispatchLeftovers(limit = 100): Promise<number> {
+    return this.dispatchWhere(
+      'id in (select id from outbox where endpoint = $1 order by id limit $2 for update skip locked)',
+      [limit],
+    );
+  }
+
+  private async dispatchWhere(condition: string, parameters: unknown[]): Promise<number> {
+    const endpoint = this.endpoint;
+    if (!endpoint) throw new Error('call use(endpoint) before dispatching');
+    const client = await this.pool.connect();
+    try {
+      await client.query('begin');
+      const { rows } = await client.query<{ operation: OutgoingOperation }>(
+        `delete from outbox where endpoint = $1 and ${condition} returning operation`,
+        [this.endpointName, ...parameters],
+      );
+      const operations = rows.map((r) => r.operation);
+      await this.steps.around('dispatch', { type: 'outbox' }, () => endpoint.dispatch(operations));
+      await client.query('commit');
+      return rows.length;
+    } catch (error) {
+      await client.query('rollback').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+}
