@@ -3,6 +3,7 @@
  * Uses the same servers as the tests (AMQP_URL / DATABASE_URL, else localhost, else Docker).
  */
 import { discoverServers } from '../src/servers/index.ts';
+import { outboxInboxBench } from './outboxInbox.ts';
 import { transportThroughput } from './transportThroughput.ts';
 import { verificationSpeed } from './verificationSpeed.ts';
 
@@ -13,12 +14,15 @@ try {
     console.log('Measuring publish-with-confirm and consume-with-ack (median of 3 rounds)…');
   const t = await transportThroughput(servers.amqpUrl);
   const v = await verificationSpeed();
+  if (!json) console.log('Measuring naive at-least-once against the SQL outbox + inbox…');
+  const o = await outboxInboxBench(servers.amqpUrl, servers.databaseUrl);
   const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
   const result = {
     ...t,
     publish_ratio: ratio(t.library_publish_msgs_per_s, t.plain_publish_msgs_per_s),
     consume_ratio: ratio(t.library_consume_msgs_per_s, t.plain_consume_msgs_per_s),
     ...v,
+    ...o,
   };
   if (json) {
     console.log(JSON.stringify(result));
@@ -36,6 +40,18 @@ try {
         'plain amqplib (msg/s)': t.plain_consume_msgs_per_s,
         'library (msg/s)': t.library_consume_msgs_per_s,
         'library / plain': result.consume_ratio,
+      },
+    });
+    console.log(
+      `\nThe same handler (one insert, one event), ${o.messages} messages, ${o.concurrency} at a time\n`,
+    );
+    console.table({
+      'naive at-least-once': { 'msg/s': o.naive_msgs_per_s },
+      'SQL outbox + inbox': {
+        'msg/s': o.outbox_inbox_msgs_per_s,
+        'outbox / naive': o.ratio,
+        'publish → received p50 (ms)': o.dispatch_latency_p50_ms,
+        'p99 (ms)': o.dispatch_latency_p99_ms,
       },
     });
     console.log('\nVerifying the two-worker outbox + inbox model\n');

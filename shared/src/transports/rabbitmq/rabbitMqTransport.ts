@@ -94,6 +94,9 @@ export class RabbitMqTransport implements Transport {
     try {
       this.connection = await amqp.connect(this.options.url, {
         clientProperties,
+        // Acks, confirms and small publishes are tiny frames: without this, Nagle's algorithm
+        // holds them back until the peer's delayed ACK (tens of milliseconds per message).
+        noDelay: true,
         recovery: {
           initialDelay: 100,
           maxDelay: 2_000,
