@@ -17,12 +17,18 @@ try {
   if (!json) console.log('Measuring naive at-least-once against the SQL outbox + inbox…');
   const o = await outboxInboxBench(servers.amqpUrl, servers.databaseUrl);
   const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+  const { messages: transportMessages, inFlight, ...transport } = t;
+  const { messages: outboxMessages, concurrency, ...outbox } = o;
   const result = {
-    ...t,
+    transport_messages: transportMessages,
+    transport_in_flight: inFlight,
+    ...transport,
     publish_ratio: ratio(t.library_publish_msgs_per_s, t.plain_publish_msgs_per_s),
     consume_ratio: ratio(t.library_consume_msgs_per_s, t.plain_consume_msgs_per_s),
     ...v,
-    ...o,
+    outbox_messages: outboxMessages,
+    outbox_concurrency: concurrency,
+    ...outbox,
   };
   if (json) {
     console.log(JSON.stringify(result));

@@ -34,7 +34,7 @@ export async function transportThroughput(
   for (let round = 0; round < rounds; round++) {
     const prefix = `bench.${randomBytes(3).toString('hex')}.`;
     const plainQueue = `${prefix}plain`;
-    const connection = await amqp.connect(url);
+    const connection = await amqp.connect(url, { noDelay: true }); // the same socket settings as the library
     const setup = await connection.createChannel();
     const transport = await RabbitMqTransport.connect({ url, prefix });
     const logger = createLogger({ level: 'warn' });
