@@ -1,1 +1,2 @@
-export { SqlOutboxInbox, type StepHook } from './sqlOutboxInbox.ts';
+export { OutboxDispatcher, type OutboxDispatcherOptions } from './outboxDispatcher.ts';
+export { NOTIFY_CHANNEL, SqlOutboxInbox, type StepHook } from './sqlOutboxInbox.ts';

@@ -4,6 +4,8 @@ import type { Endpoint } from '../bus/endpoint.ts';
 import type { Envelope } from '../messages/envelope.ts';
 
 const TRANSACTION = Symbol('sql transaction');
+/** Postgres NOTIFY channel on which an endpoint's name says it has rows waiting. */
+export const NOTIFY_CHANNEL = 'outbox_pending';
 const CAPTURED = Symbol('captured outgoing messages');
 
 /**
@@ -117,9 +119,17 @@ export class SqlOutboxInbox {
     }
     // After the commit, never before: a message must not leave for a change that may roll back.
     const captured = context.items.get(CAPTURED) as OutgoingOperation[];
-    await this.steps.around('after-commit', context.message, () =>
-      this.dispatchCommitted(messageId, captured),
-    );
+    try {
+      await this.steps.around('after-commit', context.message, () =>
+        this.dispatchCommitted(messageId, captured),
+      );
+    } catch (error) {
+      // The rows are committed; wake the background dispatcher so they do not wait for a retry.
+      await this.pool
+        .query('select pg_notify($1, $2)', [NOTIFY_CHANNEL, this.endpointName])
+        .catch(() => {});
+      throw error;
+    }
   };
 
   /**
@@ -164,12 +174,31 @@ export class SqlOutboxInbox {
     return this.dispatchWhere('owner_message_id = $2', [ownerMessageId]);
   }
 
-  /** Sends what a crash left behind, oldest first, skipping rows another dispatcher holds. */
-  async dispatchLeftovers(limit = 100): Promise<number> {
+  /**
+   * Sends what a crash left behind, oldest first, rows at least `minAgeMs` old (younger ones are
+   * probably being sent right now), skipping rows another dispatcher holds.
+   */
+  async dispatchLeftovers(limit = 100, minAgeMs = 0): Promise<number> {
     return this.dispatchWhere(
-      'id in (select id from outbox where endpoint = $1 order by id limit $2 for update skip locked)',
-      [limit],
+      `id in (select id from outbox where endpoint = $1 and created_at <= now() - make_interval(secs => $3::float / 1000)
+              order by id limit $2 for update skip locked)`,
+      [limit, minAgeMs],
     );
+  }
+
+  /** Deletes inbox rows older than `retentionMs`, `batch` at a time; returns how many went. */
+  async cleanupInbox(retentionMs: number, batch = 1_000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const { rowCount } = await this.pool.query(
+        `delete from inbox where ctid in (
+           select ctid from inbox where endpoint = $1 and processed_at < now() - make_interval(secs => $2::float / 1000)
+           limit $3)`,
+        [this.endpointName, retentionMs, batch],
+      );
+      total += rowCount ?? 0;
+      if ((rowCount ?? 0) < batch) return total;
+    }
   }
 
   private async dispatchWhere(condition: string, parameters: unknown[]): Promise<number> {

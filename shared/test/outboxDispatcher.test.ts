@@ -1,0 +1,114 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { Endpoint } from '../src/bus/index.ts';
+import { Chaos } from '../src/chaos/index.ts';
+import { defineCommand, defineEvent, newMessageId } from '../src/messages/index.ts';
+import { OutboxDispatcher, SqlOutboxInbox } from '../src/outbox/index.ts';
+import { Recorder, useIsolation } from '../src/testing/index.ts';
+import { RabbitMqTransport } from '../src/transports/index.ts';
+
+const AddItem = defineCommand('AddItem', z.object({ orderId: z.string() }));
+const ItemAdded = defineEvent('ItemAdded', z.object({ orderId: z.string() }));
+
+describe('outbox dispatcher and cleanup (Postgres, RabbitMQ)', () => {
+  const iso = useIsolation('outbox dispatcher');
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
+  });
+  let run = 0;
+
+  async function setup(endpointName: string, chaos?: Chaos) {
+    const transport = await RabbitMqTransport.connect({
+      url: iso().amqpUrl,
+      prefix: `${iso().prefix}.${++run}.`,
+      onDeclare: (name) => iso().track(name),
+    });
+    cleanups.push(() => transport.close());
+    const outbox = new SqlOutboxInbox(iso().pool(), endpointName, chaos ? { steps: chaos } : {});
+    await outbox.install();
+    const orders = new Endpoint({
+      name: endpointName,
+      transport,
+      recoverability: { immediateRetries: 0, delayedRetriesMs: [] }, // gives up at once
+    });
+    outbox.use(orders).handle(AddItem, async (m, ctx) => {
+      await ctx.publish(ItemAdded, m.body);
+    });
+    const received = new Recorder<string>();
+    const billing = new Endpoint({ name: 'billing', transport }).handle(ItemAdded, async (m) =>
+      received.push(m.body.orderId),
+    );
+    for (const e of [orders, billing]) cleanups.push(() => e.stop({ drain: false }));
+    await orders.start();
+    await billing.start();
+    return { outbox, orders, received, frontend: new Endpoint({ name: 'frontend', transport }) };
+  }
+
+  function dispatcher(outboxes: Record<string, SqlOutboxInbox>, pollMs: number) {
+    const d = new OutboxDispatcher(iso().pool(), outboxes, { pollMs });
+    cleanups.push(() => d.stop());
+    return d;
+  }
+
+  it('messages committed by a handler that then gave up are sent at once, woken by NOTIFY', async () => {
+    const chaos = new Chaos({ seed: 1 });
+    chaos.add({ kind: 'fail-commit', step: 'dispatch', times: 1 }); // the inline send fails
+    const { outbox, received, frontend } = await setup('orders_notify', chaos);
+    await dispatcher({ orders_notify: outbox }, 600_000).start(); // polling would take ten minutes
+
+    await frontend.send(AddItem, { orderId: 'o1' }, { to: 'orders_notify' });
+
+    await received.waitForCount(1, 'ItemAdded sent by the background dispatcher');
+    expect(chaos.injections.map((i) => i.step)).toEqual(['dispatch']);
+  });
+
+  it('polling finds rows that nothing announced', async () => {
+    const { outbox, received } = await setup('orders_poll');
+    const message = {
+      id: newMessageId(),
+      type: 'ItemAdded',
+      body: { orderId: 'left-behind' },
+      headers: {
+        conversationId: 'c1',
+        causationId: 'm0',
+        sendingEndpoint: 'orders_poll',
+        sentAt: new Date().toISOString(),
+        deliveryCount: 0,
+        custom: {},
+      },
+    };
+    await iso()
+      .pool()
+      .query(
+        "insert into outbox (endpoint, owner_message_id, operation, created_at) values ($1, 'm0', $2, now() - interval '1 minute')",
+        [
+          'orders_poll',
+          JSON.stringify({ message, destination: { kind: 'publish', type: 'ItemAdded' } }),
+        ],
+      );
+    await dispatcher({ orders_poll: outbox }, 50).start();
+
+    await received.waitForCount(1, 'the row left behind');
+    expect(received.items).toEqual(['left-behind']);
+  });
+
+  it('inbox cleanup deletes rows older than the retention in batches and keeps the rest', async () => {
+    const { outbox } = await setup('orders_cleanup');
+    const pool = iso().pool();
+    await pool.query(
+      "insert into inbox (endpoint, message_id, processed_at) select 'orders_cleanup', 'old-' || i, now() - interval '2 days' from generate_series(1, 2500) i",
+    );
+    await pool.query(
+      "insert into inbox (endpoint, message_id) select 'orders_cleanup', 'new-' || i from generate_series(1, 10) i",
+    );
+
+    const deleted = await outbox.cleanupInbox(24 * 60 * 60 * 1000, 1_000);
+
+    expect(deleted).toBe(2500);
+    const { rows } = await pool.query(
+      "select count(*)::int as n from inbox where endpoint = 'orders_cleanup'",
+    );
+    expect(rows[0].n).toBe(10);
+  });
+});
