@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import type { OutgoingOperation } from '../bus/context.ts';
 import type { Endpoint } from '../bus/endpoint.ts';
 import type { Envelope } from '../messages/envelope.ts';
@@ -86,13 +86,12 @@ export class SqlOutboxInbox {
     const client = await this.pool.connect();
     let committed = false;
     try {
-      await client.query('begin');
       // The inbox row first: a second copy waits here until the first commits, then sees it.
-      const inserted = await client.query(
-        'insert into inbox (endpoint, message_id) values ($1, $2) on conflict do nothing',
-        [this.endpointName, messageId],
-      );
-      if (inserted.rowCount === 0) {
+      // (Several statements in one round trip, so values go in as escaped literals.)
+      const [, inserted] = (await client.query(
+        `begin; insert into inbox (endpoint, message_id) values (${literal(this.endpointName)}, ${literal(messageId)}) on conflict do nothing`,
+      )) as unknown as pg.QueryResult[];
+      if (inserted?.rowCount === 0) {
         await client.query('rollback');
         // Processed before; its messages may still be waiting if that attempt died after commit.
         await this.dispatchPending(messageId);
@@ -102,13 +101,18 @@ export class SqlOutboxInbox {
       context.items.set(CAPTURED, []);
       await next();
       const captured = context.items.get(CAPTURED) as OutgoingOperation[];
-      for (const operation of captured) {
-        await client.query(
-          'insert into outbox (endpoint, owner_message_id, operation) values ($1, $2, $3)',
-          [this.endpointName, messageId, JSON.stringify(operation)],
-        );
-      }
-      await this.steps.around('commit', context.message, () => client.query('commit'));
+      // The outgoing messages and the commit in one round trip.
+      const rows = captured.map(
+        (operation) =>
+          `(${literal(this.endpointName)}, ${literal(messageId)}, ${literal(JSON.stringify(operation))}::jsonb)`,
+      );
+      const insertOutbox =
+        rows.length > 0
+          ? `insert into outbox (endpoint, owner_message_id, operation) values ${rows.join(', ')}; `
+          : '';
+      await this.steps.around('commit', context.message, () =>
+        client.query(`${insertOutbox}commit`),
+      );
       committed = true;
     } catch (error) {
       if (!committed) await client.query('rollback').catch(() => {});
@@ -146,7 +150,6 @@ export class SqlOutboxInbox {
     if (!endpoint) throw new Error('call use(endpoint) before dispatching');
     if (operations.length === 0) return;
     await this.steps.around('dispatch', { type: 'outbox' }, () => endpoint.dispatch(operations));
-    const literal = (value: string) => `'${value.replaceAll("'", "''")}'`;
     await this.pool.query(
       `begin; set local synchronous_commit to off; delete from outbox where endpoint = ${literal(this.endpointName)} and owner_message_id = ${literal(ownerMessageId)}; commit;`,
     );
@@ -222,4 +225,9 @@ export class SqlOutboxInbox {
       client.release();
     }
   }
+}
+
+/** A string as a Postgres literal, for the statements sent several at a time. */
+function literal(value: string): string {
+  return pg.escapeLiteral(value);
 }
