@@ -1,6 +1,10 @@
 export {
   ConcurrencyError,
-  MemoryDocumentStore,
-  MemoryInbox,
+  DEFAULT_MAX_DOCUMENT_BYTES,
+  type DocumentStore,
+  DocumentTooLargeError,
+  type DocumentWrite,
   type Versioned,
-} from './memoryStores.ts';
+} from './documentStore.ts';
+export { MemoryDocumentStore, MemoryInbox } from './memoryStores.ts';
+export { PgDocumentStore } from './pgDocumentStore.ts';

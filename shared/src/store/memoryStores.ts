@@ -1,39 +1,52 @@
+import {
+  ConcurrencyError,
+  checkSize,
+  DEFAULT_MAX_DOCUMENT_BYTES,
+  type DocumentStore,
+  type DocumentWrite,
+  type Versioned,
+} from './documentStore.ts';
+
 /**
- * In-memory stores with the semantics the algorithms rely on in the real (Postgres) ones: a
- * document store with optimistic concurrency (a write names the version it read and fails if
- * the document moved on) and an inbox of processed message ids. Reads return copies, so a
- * caller cannot change stored state without writing it.
+ * The document store in a Map, with the Postgres store's semantics (the same tests run against
+ * both): versions, conflicts, size limit, all-or-nothing batches within a partition. Reads
+ * return copies, so a caller cannot change stored state without writing it.
  */
+export class MemoryDocumentStore<T> implements DocumentStore<T> {
+  private readonly documents = new Map<string, { json: string; version: number }>();
 
-/** A write was based on a version that is no longer the stored one. */
-export class ConcurrencyError extends Error {
-  override name = 'ConcurrencyError';
-}
+  constructor(private readonly maxDocumentBytes = DEFAULT_MAX_DOCUMENT_BYTES) {}
 
-export interface Versioned<T> {
-  readonly value: T;
-  /** 0 for a document that does not exist yet. */
-  readonly version: number;
-}
-
-export class MemoryDocumentStore<T> {
-  private readonly documents = new Map<string, { value: T; version: number }>();
-
-  async load(id: string): Promise<Versioned<T | undefined>> {
-    const stored = this.documents.get(id);
+  async load(partition: string, id: string): Promise<Versioned<T | undefined>> {
+    const stored = this.documents.get(key(partition, id));
     return stored
-      ? { value: structuredClone(stored.value), version: stored.version }
+      ? { value: JSON.parse(stored.json) as T, version: stored.version }
       : { value: undefined, version: 0 };
   }
 
-  /** Writes if the stored version is still `expectedVersion`; returns the new version. */
-  async save(id: string, value: T, expectedVersion: number): Promise<number> {
-    const current = this.documents.get(id)?.version ?? 0;
-    if (current !== expectedVersion) {
-      throw new ConcurrencyError(`document ${id} is at version ${current}, not ${expectedVersion}`);
-    }
-    this.documents.set(id, { value: structuredClone(value), version: current + 1 });
-    return current + 1;
+  async save(partition: string, id: string, value: T, expectedVersion: number): Promise<number> {
+    await this.batch(partition, [{ id, value, expectedVersion }]);
+    return expectedVersion + 1;
+  }
+
+  async batch(partition: string, writes: readonly DocumentWrite<T>[]): Promise<void> {
+    // Check everything first, then apply: all or nothing.
+    const jsons = writes.map((w) => {
+      const current = this.documents.get(key(partition, w.id))?.version ?? 0;
+      if (current !== w.expectedVersion) {
+        throw new ConcurrencyError(
+          `document ${partition}/${w.id} is at version ${current}, not ${w.expectedVersion}`,
+        );
+      }
+      return w.value === undefined
+        ? undefined
+        : checkSize(partition, w.id, w.value, this.maxDocumentBytes);
+    });
+    writes.forEach((w, i) => {
+      const json = jsons[i];
+      if (json === undefined) this.documents.delete(key(partition, w.id));
+      else this.documents.set(key(partition, w.id), { json, version: w.expectedVersion + 1 });
+    });
   }
 }
 
@@ -47,4 +60,8 @@ export class MemoryInbox {
   async mark(messageId: string): Promise<void> {
     this.processed.add(messageId);
   }
+}
+
+function key(partition: string, id: string): string {
+  return `${partition}\u0000${id}`;
 }

@@ -34,7 +34,7 @@ export function handler(inboxFirst: boolean): ActorRun<OrderStores> {
         seen = await s.inbox.has(MESSAGE);
       }
       yield 'load order';
-      const { value, version } = await s.orders.load('o1');
+      const { value, version } = await s.orders.load('orders', 'o1');
       const order = value ?? { items: 0, outbox: {} };
       if (!inboxFirst) {
         yield 'check inbox';
@@ -46,7 +46,7 @@ export function handler(inboxFirst: boolean): ActorRun<OrderStores> {
           if (MESSAGE in order.outbox) {
             yield 'remove leftover outbox entry';
             delete order.outbox[MESSAGE];
-            await s.orders.save('o1', order, version);
+            await s.orders.save('orders', 'o1', order, version);
           }
           return;
         }
@@ -55,7 +55,7 @@ export function handler(inboxFirst: boolean): ActorRun<OrderStores> {
           yield 'add item + outbox entry';
           order.items++;
           order.outbox[MESSAGE] = 'ItemAdded/add-item-1';
-          current = await s.orders.save('o1', order, version);
+          current = await s.orders.save('orders', 'o1', order, version);
         }
         yield 'dispatch';
         s.sent.push(order.outbox[MESSAGE] as string);
@@ -63,7 +63,7 @@ export function handler(inboxFirst: boolean): ActorRun<OrderStores> {
         await s.inbox.mark(MESSAGE);
         yield 'remove outbox entry';
         delete order.outbox[MESSAGE];
-        await s.orders.save('o1', order, current);
+        await s.orders.save('orders', 'o1', order, current);
         return;
       } catch (error) {
         if (!(error instanceof ConcurrencyError)) throw error;
@@ -87,7 +87,7 @@ export function twoCopies(inboxFirst: boolean, maxFailures: number): ExploreOpti
     invariants: [
       {
         name: 'no duplicate processing',
-        holds: async (s) => ((await s.orders.load('o1')).value?.items ?? 0) <= 1,
+        holds: async (s) => ((await s.orders.load('orders', 'o1')).value?.items ?? 0) <= 1,
       },
       { name: 'no lost messages', holds: (s) => s.sent.includes('ItemAdded/add-item-1') },
     ],
