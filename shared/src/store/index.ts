@@ -8,3 +8,4 @@ export {
 } from './documentStore.ts';
 export { MemoryDocumentStore, MemoryInbox } from './memoryStores.ts';
 export { PgDocumentStore } from './pgDocumentStore.ts';
+export { MemoryTokenStore, PgTokenStore, type TokenStore } from './tokenStore.ts';
