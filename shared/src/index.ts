@@ -1,5 +1,6 @@
 export * from './bus/index.ts';
 export * from './chaos/index.ts';
+export * from './dedup/index.ts';
 export * from './log/index.ts';
 export * from './messages/index.ts';
 export * from './outbox/index.ts';

@@ -6,4 +6,3 @@ export {
   type Injection,
 } from './chaos.ts';
 export { SimulatedCrash, SimulatedFailure } from './errors.ts';
-export { type SeededRandom, seededRandom } from './seededRandom.ts';
