@@ -13,10 +13,9 @@ describe('deterministic processing helpers', () => {
 
   it('ids and hashes do not change between versions (stored and sent values depend on them)', () => {
     expect(deterministicId('msg-1', 'orders', 'ItemAdded')).toBe(
-      deterministicId('msg-1', 'orders', 'ItemAdded'),
+      '512841ea-b32c-5d06-9f14-0287d871ccf8',
     );
-    expect(stableHash('pierogi')).toBe(stableHash('pierogi'));
-    expect(stableHash('pierogi')).not.toBe(stableHash('pierogi!'));
+    expect(stableHash('pierogi')).toBe(3442841977);
   });
 
   it('a retry of the same message draws the same random numbers', () => {
