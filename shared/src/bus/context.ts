@@ -56,7 +56,8 @@ export interface OutgoingOperation {
 
 export interface OutgoingContext {
   readonly endpoint: string;
-  readonly operation: OutgoingOperation;
+  /** A middleware may replace it with a changed copy (deterministic ids replace the id). */
+  operation: OutgoingOperation;
   /** The delivery whose handler sent this message; undefined for messages sent from outside. */
   readonly incoming: IncomingContext | undefined;
 }

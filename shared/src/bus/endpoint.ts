@@ -246,12 +246,13 @@ export class Endpoint implements MessageSession {
         custom: { ...options.headers },
       },
     };
-    await this.outgoingPipeline({
+    const context: OutgoingContext = {
       endpoint: this.name,
       operation: { message, destination },
       incoming,
-    });
-    return message;
+    };
+    await this.outgoingPipeline(context);
+    return context.operation.message as Envelope<BodyOf<M>>;
   }
 
   // Composed once; `use()` pushes into the same arrays, which the pipelines read at call time.

@@ -1,3 +1,4 @@
+export { capture, capturedOf, captureOutgoing, startCapturing } from './capture.ts';
 export type {
   Handler,
   HandlerContext,
@@ -24,6 +25,7 @@ export {
 } from './errors.ts';
 export { compose, type Middleware } from './pipeline.ts';
 export { DEFAULT_RECOVERABILITY, type RecoverabilityPolicy } from './recoverability.ts';
+export { PLAIN_STEPS, type StepHook } from './steps.ts';
 export type {
   Destination,
   Disposition,

@@ -1,12 +1,13 @@
 import pg from 'pg';
+import { captureOutgoing, startCapturing } from '../bus/capture.ts';
 import type { OutgoingOperation } from '../bus/context.ts';
 import type { Endpoint } from '../bus/endpoint.ts';
+import { PLAIN_STEPS, type StepHook } from '../bus/steps.ts';
 import type { Envelope } from '../messages/envelope.ts';
 
 const TRANSACTION = Symbol('sql transaction');
 /** Postgres NOTIFY channel on which an endpoint's name says it has rows waiting. */
 export const NOTIFY_CHANNEL = 'outbox_pending';
-const CAPTURED = Symbol('captured outgoing messages');
 
 /**
  * The classic transactional outbox + inbox on Postgres. For each incoming message, one
@@ -19,17 +20,6 @@ const CAPTURED = Symbol('captured outgoing messages');
  * no lost message); a message whose inbox row exists is not processed again (no duplicate);
  * outgoing ids are stored, so a re-dispatch sends the same ids (downstream can deduplicate).
  */
-/** Runs a named step; a chaos monkey passes its own to fail or crash steps on purpose. */
-export interface StepHook {
-  around<T>(
-    step: string,
-    message: { id?: string; type?: string; body?: unknown },
-    work: () => Promise<T>,
-  ): Promise<T>;
-}
-
-const PLAIN: StepHook = { around: (_step, _message, work) => work() };
-
 export class SqlOutboxInbox {
   private endpoint: Endpoint | undefined;
   private readonly steps: StepHook;
@@ -39,7 +29,7 @@ export class SqlOutboxInbox {
     private readonly endpointName: string,
     options: { steps?: StepHook } = {},
   ) {
-    this.steps = options.steps ?? PLAIN;
+    this.steps = options.steps ?? PLAIN_STEPS;
   }
 
   /** Creates the inbox and outbox tables in the pool's schema, if missing. */
@@ -68,7 +58,7 @@ export class SqlOutboxInbox {
       throw new Error(`this outbox belongs to ${this.endpointName}, not ${endpoint.name}`);
     }
     this.endpoint = endpoint;
-    return endpoint.use({ incoming: this.incoming, outgoing: this.outgoing });
+    return endpoint.use({ incoming: this.incoming, outgoing: captureOutgoing });
   }
 
   /** The transaction of the message being handled: business writes go through it. */
@@ -85,6 +75,7 @@ export class SqlOutboxInbox {
     const messageId = context.message.id;
     const client = await this.pool.connect();
     let committed = false;
+    let captured: OutgoingOperation[] = [];
     try {
       // The inbox row first: a second copy waits here until the first commits, then sees it.
       // (Several statements in one round trip, so values go in as escaped literals.)
@@ -98,9 +89,8 @@ export class SqlOutboxInbox {
         return;
       }
       context.items.set(TRANSACTION, client);
-      context.items.set(CAPTURED, []);
+      captured = startCapturing(context);
       await next();
-      const captured = context.items.get(CAPTURED) as OutgoingOperation[];
       // The outgoing messages and the commit in one round trip.
       const rows = captured.map(
         (operation) =>
@@ -122,7 +112,6 @@ export class SqlOutboxInbox {
       client.release();
     }
     // After the commit, never before: a message must not leave for a change that may roll back.
-    const captured = context.items.get(CAPTURED) as OutgoingOperation[];
     try {
       await this.steps.around('after-commit', context.message, () =>
         this.dispatchCommitted(messageId, captured),
@@ -154,19 +143,6 @@ export class SqlOutboxInbox {
       `begin; set local synchronous_commit to off; delete from outbox where endpoint = ${literal(this.endpointName)} and owner_message_id = ${literal(ownerMessageId)}; commit;`,
     );
   }
-
-  /** Messages sent by a handler are kept until its transaction commits. */
-  private readonly outgoing = async (
-    context: {
-      operation: OutgoingOperation;
-      incoming: { items: Map<string | symbol, unknown> } | undefined;
-    },
-    next: () => Promise<void>,
-  ): Promise<void> => {
-    const captured = context.incoming?.items.get(CAPTURED) as OutgoingOperation[] | undefined;
-    if (!captured) return next(); // sent from outside a handler: straight out
-    captured.push(context.operation);
-  };
 
   /**
    * Sends the stored messages of one incoming message and deletes their rows, in one

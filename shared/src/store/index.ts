@@ -6,6 +6,13 @@ export {
   type DocumentWrite,
   type Versioned,
 } from './documentStore.ts';
-export { MemoryDocumentStore, MemoryInbox } from './memoryStores.ts';
+export { type InboxStore, MemoryInbox, PgInboxStore } from './inboxStore.ts';
+export { MemoryDocumentStore } from './memoryStores.ts';
+export {
+  MemoryOutboxStore,
+  type OutboxRecord,
+  type OutboxStore,
+  PgOutboxStore,
+} from './outboxStore.ts';
 export { PgDocumentStore } from './pgDocumentStore.ts';
 export { MemoryTokenStore, PgTokenStore, type TokenStore } from './tokenStore.ts';

@@ -50,18 +50,6 @@ export class MemoryDocumentStore<T> implements DocumentStore<T> {
   }
 }
 
-export class MemoryInbox {
-  private readonly processed = new Set<string>();
-
-  async has(messageId: string): Promise<boolean> {
-    return this.processed.has(messageId);
-  }
-
-  async mark(messageId: string): Promise<void> {
-    this.processed.add(messageId);
-  }
-}
-
 function key(partition: string, id: string): string {
   return `${partition}\u0000${id}`;
 }

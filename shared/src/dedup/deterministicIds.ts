@@ -1,0 +1,43 @@
+import { capturedOf } from '../bus/capture.ts';
+import type { OutgoingMiddleware } from '../bus/endpoint.ts';
+import { deterministicId } from './deterministic.ts';
+
+const COUNTERS = Symbol('deterministic id counters');
+
+/**
+ * Outgoing middleware: a message sent by a handler gets an id derived from the incoming message,
+ * the endpoint and its place among what the handler sent (the n-th message of its type). A
+ * retry of the same message by a deterministic handler sends the same ids again, so a receiver
+ * that deduplicates by id recognises the copies — with random ids it would see new messages.
+ *
+ * It must come before any middleware that stores or sends the message (install it first). Messages
+ * sent from outside a handler keep their ids.
+ */
+export function deterministicIds(): OutgoingMiddleware {
+  const assigned = new WeakSet<object>();
+  return async (context, next) => {
+    const incoming = context.incoming;
+    // Outside a handler, or already given its id (a middleware that repeats the send, as the
+    // chaos monkey's duplicate does, must repeat the same message, not make a new one).
+    if (!incoming || assigned.has(context.operation.message)) return next();
+    // Counted per handler run: a strategy that runs the handler again starts a new capture list.
+    const run: object = capturedOf(incoming) ?? incoming.items;
+    let counters = incoming.items.get(COUNTERS) as WeakMap<object, Map<string, number>> | undefined;
+    if (!counters) {
+      counters = new WeakMap();
+      incoming.items.set(COUNTERS, counters);
+    }
+    const counts = counters.get(run) ?? new Map<string, number>();
+    counters.set(run, counts);
+    const { message } = context.operation;
+    const n = counts.get(message.type) ?? 0;
+    counts.set(message.type, n + 1);
+    const withId = {
+      ...message,
+      id: deterministicId(incoming.message.id, context.endpoint, `${message.type}#${n}`),
+    };
+    assigned.add(withId);
+    context.operation = { ...context.operation, message: withId };
+    return next();
+  };
+}

@@ -1,0 +1,59 @@
+import { captureOutgoing } from '../bus/capture.ts';
+import type { OutgoingMiddleware } from '../bus/endpoint.ts';
+import { compose } from '../bus/pipeline.ts';
+import { deterministicIds } from './deterministicIds.ts';
+import {
+  type Delivery,
+  DocumentStrategy,
+  type DocumentStrategyOptions,
+} from './documentStrategy.ts';
+
+/**
+ * Identity-based deduplication: the entity's document lists the ids of the messages applied to
+ * it.
+ *
+ *   if id ∉ doc.processed { apply; doc.processed += id; store (optimistic concurrency) }
+ *   publish what the handler sent — always
+ *
+ * - The id is stored with the change, in one write: a crash cannot apply a change and forget
+ *   that it did (duplicate processing), or remember a change it never stored.
+ * - Publishing comes after the store: publishing first would announce a change that may fail to
+ *   store (a ghost message).
+ * - Publishing happens for a duplicate too: the first attempt may have died between its store
+ *   and its publish, and nothing else would ever send those messages (a lost message). The
+ *   handler runs again for that, on the stored state, and what it changes is thrown away.
+ * - Re-published messages must carry the same ids, or downstream sees new messages: outgoing ids
+ *   are deterministic (UUIDv5 of incoming id, endpoint, type and position) unless switched off.
+ *   Their bodies are computed again, from the current state: keep them independent of what
+ *   later messages changed (derive them from the message), or use an outbox.
+ *
+ * Known limits: `processed` grows without bound (the inbox fixes that); the handler must be
+ * deterministic in what it sends.
+ */
+export class IdentityBased<S> extends DocumentStrategy<S> {
+  protected override readonly outgoing: OutgoingMiddleware;
+
+  constructor(options: DocumentStrategyOptions<S> & { readonly deterministicIds?: boolean }) {
+    super(options);
+    const assignIds = deterministicIds();
+    this.outgoing =
+      options.deterministicIds === false
+        ? captureOutgoing
+        : (context, next) => compose([assignIds, captureOutgoing], () => next())(context);
+  }
+
+  protected async process(delivery: Delivery, next: () => Promise<void>): Promise<void> {
+    const { message } = delivery;
+    const loaded = await this.load(message);
+    const processed = loaded.doc.processed ?? [];
+    const result = await this.runHandler(delivery, next, loaded.doc.state);
+    if (!processed.includes(message.id)) {
+      await this.save('commit', message, loaded, {
+        ...loaded.doc,
+        state: result.state,
+        processed: [...processed, message.id],
+      });
+    }
+    await this.dispatch(message, result.operations);
+  }
+}

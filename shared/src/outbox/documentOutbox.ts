@@ -1,0 +1,46 @@
+import {
+  type Delivery,
+  DocumentStrategy,
+  type PendingMessages,
+} from '../dedup/documentStrategy.ts';
+
+/**
+ * The generic outbox in the entity's document. `doc.outbox[incoming id]` is
+ *   absent  — the message was not processed;
+ *   a list  — it was processed, its messages are not all out yet;
+ *   null    — it was processed and its messages are out.
+ *
+ *   if absent { run the handler; store state + outbox[id] = what it sent (one write) }
+ *   if a list { dispatch it, with its stored ids; store outbox[id] = null }
+ *
+ * - State and outgoing messages are stored in one write: no message for a change that was not
+ *   stored (ghost), no stored change whose messages are forgotten (lost).
+ * - The messages are captured whole, ids and headers included: a re-dispatch after a crash sends
+ *   the very same messages, which downstream recognises by id. The handler never runs twice.
+ * - Marking null only after dispatching: a crash in between dispatches again (same ids), never
+ *   not at all.
+ *
+ * Known limit: the null entries stay forever (the inbox strategy moves them out of the document).
+ */
+export class DocumentOutbox<S> extends DocumentStrategy<S> {
+  protected async process(delivery: Delivery, next: () => Promise<void>): Promise<void> {
+    const { message } = delivery;
+    let loaded = await this.load(message);
+    let entry: PendingMessages | null | undefined = loaded.doc.outbox?.[message.id];
+    if (entry === null) return; // processed and dispatched: a duplicate
+    if (entry === undefined) {
+      const result = await this.runHandler(delivery, next, loaded.doc.state);
+      entry = { operations: result.operations };
+      loaded = await this.save('commit', message, loaded, {
+        ...loaded.doc,
+        state: result.state,
+        outbox: { ...loaded.doc.outbox, [message.id]: entry },
+      });
+    }
+    await this.dispatch(message, entry.operations);
+    await this.save('mark-dispatched', message, loaded, {
+      ...loaded.doc,
+      outbox: { ...loaded.doc.outbox, [message.id]: null },
+    });
+  }
+}

@@ -1,0 +1,68 @@
+import {
+  type Delivery,
+  DocumentStrategy,
+  type DocumentStrategyOptions,
+  withoutEntry,
+} from '../dedup/documentStrategy.ts';
+import type { InboxStore } from '../store/inboxStore.ts';
+
+/**
+ * The outbox in the entity's document, with an inbox store beside it that remembers processed
+ * ids, so the document keeps no trace of a message once its messages are out.
+ *
+ *   load the entity                      ← before the inbox check
+ *   if the inbox has the id: remove a leftover outbox entry, if any; done
+ *   if no outbox entry: run the handler; store state + outbox[id] (one write)
+ *   dispatch the entry's messages
+ *   mark the id in the inbox             ← after dispatch, before removing the entry
+ *   remove the outbox entry
+ *
+ * - Load first: a copy that checked the inbox first could see "not processed", then load the
+ *   entity after another copy finished and removed its entry, and process the message again.
+ *   Loaded first, either its write conflicts with the other copy's, or the entry or the inbox
+ *   row is there to see.
+ * - Mark, then remove: the proof that the message was processed is always in the document or in
+ *   the inbox (or both), never in neither.
+ * - A duplicate that finds the id in the inbox also removes an entry a crash left between
+ *   marking and removing: its messages are out, and the entry would stay forever.
+ *
+ * The inbox must be read-after-write consistent. Its rows may be cleaned up once no copy of the
+ * message can arrive any more (`cleanupInbox`, with a retention longer than the retry horizon).
+ */
+export class DocumentOutboxInbox<S> extends DocumentStrategy<S> {
+  private readonly inbox: InboxStore;
+
+  constructor(options: DocumentStrategyOptions<S> & { readonly inbox: InboxStore }) {
+    super(options);
+    this.inbox = options.inbox;
+  }
+
+  protected async process(delivery: Delivery, next: () => Promise<void>): Promise<void> {
+    const { message } = delivery;
+    let loaded = await this.load(message);
+    if (await this.step('check-inbox', message, () => this.inbox.has(message.id))) {
+      if (loaded.doc.outbox?.[message.id] !== undefined) {
+        await this.save('cleanup', message, loaded, withoutEntry(loaded.doc, message.id));
+      }
+      return;
+    }
+    let entry = loaded.doc.outbox?.[message.id];
+    if (!entry) {
+      const result = await this.runHandler(delivery, next, loaded.doc.state);
+      entry = { operations: result.operations };
+      loaded = await this.save('commit', message, loaded, {
+        ...loaded.doc,
+        state: result.state,
+        outbox: { ...loaded.doc.outbox, [message.id]: entry },
+      });
+    }
+    await this.dispatch(message, entry.operations);
+    await this.step('mark-inbox', message, () => this.inbox.mark(message.id));
+    await this.save('cleanup', message, loaded, withoutEntry(loaded.doc, message.id));
+  }
+
+  /** Forgets processed ids older than `retentionMs`; returns how many went. */
+  cleanupInbox(retentionMs: number, batch?: number): Promise<number> {
+    return this.inbox.cleanup(retentionMs, batch);
+  }
+}
