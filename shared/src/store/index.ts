@@ -1,4 +1,12 @@
 export {
+  type BlobStore,
+  BlobTooLargeError,
+  blobNameForAttempt,
+  DEFAULT_MAX_BLOB_BYTES,
+  MemoryBlobStore,
+  PgBlobStore,
+} from './blobStore.ts';
+export {
   ConcurrencyError,
   DEFAULT_MAX_DOCUMENT_BYTES,
   type DocumentStore,
