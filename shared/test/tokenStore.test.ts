@@ -35,6 +35,17 @@ for (const [name, make] of Object.entries(stores)) {
       expect(await store.count()).toBe(1);
     });
 
+    it('a discarded token is gone whatever its version; discarding a missing one is harmless', async () => {
+      const store = await make();
+      await store.create('t1');
+      await store.create('t2');
+      await store.discard('t1');
+      await store.discard('t3');
+      expect(await store.version('t1')).toBeUndefined();
+      expect(await store.version('t2')).toBe(1);
+      expect(await store.count()).toBe(1);
+    });
+
     it('storage holds only the tokens of messages in flight', async () => {
       const store = await make();
       for (let i = 0; i < 50; i++) await store.create(`t${i}`);

@@ -26,8 +26,12 @@ export interface EntityDocument<S> {
 
 export interface PendingMessages {
   readonly operations: readonly OutgoingOperation[];
-  /** Token-based: the tokens of these messages exist (never create them twice). */
+  /** Token-based: the token of each message, by message id (planned before they are created). */
+  readonly tokenIds?: Readonly<Record<string, string>>;
+  /** Token-based: the tokens exist; the messages may leave (never create them again). */
   readonly tokensGenerated?: boolean;
+  /** Token-based: tokens an earlier attempt planned and may have created; never sent, deleted. */
+  readonly abandonedTokenIds?: readonly string[];
   /** Token-based: the incoming message's token, deleted when these messages are out. */
   readonly token?: { readonly id: string; readonly version: number };
 }

@@ -12,6 +12,8 @@ export interface TokenStore {
   version(tokenId: string): Promise<number | undefined>;
   /** Deletes the token if it is still at `version`; false when it was gone or changed. */
   deleteIfVersion(tokenId: string, version: number): Promise<boolean>;
+  /** Deletes a token whatever its version (one its creator gave up before sending it). */
+  discard(tokenId: string): Promise<void>;
   /** How many tokens exist (for the "bounded by in-flight messages" check). */
   count(): Promise<number>;
 }
@@ -30,6 +32,10 @@ export class MemoryTokenStore implements TokenStore {
   async deleteIfVersion(tokenId: string, version: number): Promise<boolean> {
     if (this.tokens.get(tokenId) !== version) return false;
     return this.tokens.delete(tokenId);
+  }
+
+  async discard(tokenId: string): Promise<void> {
+    this.tokens.delete(tokenId);
   }
 
   async count(): Promise<number> {
@@ -55,8 +61,8 @@ export class PgTokenStore implements TokenStore {
 
   async create(tokenId: string): Promise<void> {
     // Creating a token that exists changes nothing. Creating one the receiver already deleted
-    // would let its message be processed again: the sender records `tokensGenerated` before it
-    // dispatches, so a retry never creates tokens a second time.
+    // would let its message be processed again: the sender never creates a token it may have
+    // sent (see TokenBased).
     await this.pool.query(
       `insert into ${this.name} (id, version) values ($1, 1) on conflict do nothing`,
       [tokenId],
@@ -77,6 +83,10 @@ export class PgTokenStore implements TokenStore {
       [tokenId, version],
     );
     return rowCount === 1;
+  }
+
+  async discard(tokenId: string): Promise<void> {
+    await this.pool.query(`delete from ${this.name} where id = $1`, [tokenId]);
   }
 
   async count(): Promise<number> {

@@ -4,8 +4,28 @@ export {
   ConversationTracer,
   type SettledConversation,
 } from './conversationTracer.ts';
+export {
+  type ActorRun,
+  type ExploreOptions,
+  type ExploreResult,
+  type ExplorerActor,
+  exploreInterleavings,
+  formatExecution,
+} from './interleavingExplorer.ts';
 export { type IsolateOptions, type Isolation, isolate } from './isolation.ts';
+export {
+  type Action,
+  type CheckResult,
+  canonicalKey,
+  checkModel,
+  formatTrace,
+  type Invariant,
+  type Model,
+  StateSpaceTooLargeError,
+  type TraceStep,
+} from './modelChecker.ts';
 export { closedPort, runCommand } from './processes.ts';
+export { stepwise } from './stepwise.ts';
 export { startTcpProxy, type TcpProxy } from './tcpProxy.ts';
 export { useIsolation } from './useIsolation.ts';
 export { gate, Recorder, waitFor } from './waitFor.ts';

@@ -1,0 +1,53 @@
+import type { StepHook } from '../bus/steps.ts';
+import type { ActorRun } from './interleavingExplorer.ts';
+
+type Event =
+  | { kind: 'step'; label: string }
+  | { kind: 'done' }
+  | { kind: 'failed'; error: unknown };
+
+/**
+ * Turns code that runs its steps through a {@link StepHook} — the library's strategies do — into
+ * an actor for the interleaving explorer: each `around(step)` becomes a point where the explorer
+ * may let another actor go first, or crash this one. So the explorer checks the library's own
+ * code, not a copy of its algorithm.
+ *
+ * The code must touch shared state only inside `around` (or between two of them through stores
+ * that answer without real I/O, like the in-memory ones), or the order is not the explorer's.
+ */
+export function stepwise<Stores>(
+  run: (stores: Stores, steps: StepHook, attempt: number) => Promise<void>,
+): ActorRun<Stores> {
+  return async function* (stores, attempt) {
+    let report: (event: Event) => void = () => {};
+    let arrived = new Promise<Event>((resolve) => {
+      report = resolve;
+    });
+    let proceed: () => void = () => {};
+    const steps: StepHook = {
+      async around(step, _message, work) {
+        const allowed = new Promise<void>((resolve) => {
+          proceed = resolve;
+        });
+        report({ kind: 'step', label: step });
+        await allowed;
+        return work();
+      },
+    };
+    run(stores, steps, attempt).then(
+      () => report({ kind: 'done' }),
+      (error: unknown) => report({ kind: 'failed', error }),
+    );
+    for (;;) {
+      const event = await arrived;
+      arrived = new Promise<Event>((resolve) => {
+        report = resolve;
+      });
+      if (event.kind === 'done') return;
+      if (event.kind === 'failed') throw event.error;
+      yield event.label;
+      // The explorer chose this step: let it run, up to the next step or the end.
+      proceed();
+    }
+  };
+}
