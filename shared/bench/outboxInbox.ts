@@ -18,6 +18,13 @@ export interface OutboxInboxResult {
   ratio: number;
   dispatch_latency_p50_ms: number;
   dispatch_latency_p99_ms: number;
+  /** Inbox rows once every message was handled: one per message, the deduplication record. */
+  inbox_rows_before_cleanup: number;
+  /** Outbox rows left once every event arrived (dispatched rows are deleted). */
+  outbox_rows_left: number;
+  /** Inbox rows left after a cleanup whose retention every message has outlived. */
+  dedup_rows_after_cleanup: number;
+  cleanup_ms: number;
 }
 
 /**
@@ -51,6 +58,7 @@ export async function outboxInboxBench(
     await pool.query(
       'create table lines (id bigserial primary key, message_id text not null, order_id text not null)',
     );
+    let outbox: SqlOutboxInbox | undefined;
     const run = async (name: 'naive' | 'outboxed') => {
       const latencies: number[] = [];
       let received = 0;
@@ -67,7 +75,7 @@ export async function outboxInboxBench(
       );
       const endpoint = new Endpoint({ name, transport, logger, concurrency });
       if (name === 'outboxed') {
-        const outbox = new SqlOutboxInbox(pool, name);
+        outbox = new SqlOutboxInbox(pool, name);
         await outbox.install();
         outbox.use(endpoint).handle(AddItem, async (m, ctx) => {
           await SqlOutboxInbox.transaction(ctx).query(
@@ -114,6 +122,18 @@ export async function outboxInboxBench(
     };
     const naive = await run('naive');
     const outboxed = await run('outboxed');
+    const count = async (table: string) =>
+      (await pool.query<{ n: number }>(`select count(*)::int as n from ${table}`)).rows[0]?.n ?? 0;
+    const inboxRows = await count('inbox');
+    // The delete after a dispatch does not wait for its commit to reach the disk; give it a moment.
+    const deadline = Date.now() + 5_000;
+    while ((await count('outbox')) > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const outboxLeft = await count('outbox');
+    const cleanupStarted = performance.now();
+    await outbox?.cleanupInbox(0, 1_000);
+    const cleanupMs = Math.round(performance.now() - cleanupStarted);
     const sorted = [...outboxed.latencies].sort((a, b) => a - b);
     const percentile = (p: number) =>
       sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
@@ -125,6 +145,10 @@ export async function outboxInboxBench(
       ratio: Math.round((outboxed.perSecond / naive.perSecond) * 100) / 100,
       dispatch_latency_p50_ms: percentile(50),
       dispatch_latency_p99_ms: percentile(99),
+      inbox_rows_before_cleanup: inboxRows,
+      outbox_rows_left: outboxLeft,
+      dedup_rows_after_cleanup: await count('inbox'),
+      cleanup_ms: cleanupMs,
     };
   } finally {
     const channelCleanup = await RabbitMqTransport.connect({ url: amqpUrl });

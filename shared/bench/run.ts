@@ -60,6 +60,9 @@ try {
         'p99 (ms)': o.dispatch_latency_p99_ms,
       },
     });
+    console.log(
+      `\nDeduplication storage: ${o.inbox_rows_before_cleanup} inbox rows after the run, ${o.dedup_rows_after_cleanup} after a cleanup in batches of 1,000 (${o.cleanup_ms} ms); ${o.outbox_rows_left} outbox rows left`,
+    );
     console.log('\nVerifying the two-worker outbox + inbox model\n');
     console.table({
       'model checker (2 crashes)': {

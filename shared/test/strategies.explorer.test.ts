@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { exploreInterleavings, formatExecution } from '../src/testing/interleavingExplorer.ts';
+import { twoSqlCopies } from '../src/testing/models/sqlOutboxInboxActors.ts';
 import { twoCopiesThrough } from '../src/testing/models/strategyActors.ts';
 
 /**
@@ -27,4 +28,28 @@ describe("interleaving explorer: two copies of one message through the library's
       expect(result.executions).toBeGreaterThan(10_000);
     }, 120_000); // the largest, token-based with a lost race: about 190,000 executions, 14 s
   }
+});
+
+describe('interleaving explorer: two copies of one message through the SQL outbox + inbox', () => {
+  it('a crash at any step of either copy: every execution keeps every invariant', async () => {
+    const result = await exploreInterleavings(twoSqlCopies({ crashes: 1 }));
+    console.log(`SQL outbox + inbox, 1 crash: ${formatExecution(result)}`);
+    expect(result.ok, formatExecution(result)).toBe(true);
+    expect(result.executions).toBeGreaterThan(20);
+  });
+
+  it('two crashes: still every invariant', async () => {
+    const result = await exploreInterleavings(twoSqlCopies({ crashes: 2 }));
+    console.log(`SQL outbox + inbox, 2 crashes: ${formatExecution(result)}`);
+    expect(result.ok, formatExecution(result)).toBe(true);
+  });
+
+  it('dispatching before the commit: the explorer finds a ghost message', async () => {
+    const result = await exploreInterleavings(
+      twoSqlCopies({ crashes: 1, dispatchBeforeCommit: true }),
+    );
+    console.log(formatExecution(result));
+    expect(result.failure?.invariant).toBe('no ghost messages: every message sent was committed');
+    expect(result.failure?.trace.some((line) => line.includes('crashes before'))).toBe(true);
+  });
 });

@@ -139,9 +139,46 @@ export class SqlOutboxInbox {
     if (!endpoint) throw new Error('call use(endpoint) before dispatching');
     if (operations.length === 0) return;
     await this.steps.around('dispatch', { type: 'outbox' }, () => endpoint.dispatch(operations));
-    await this.pool.query(
-      `begin; set local synchronous_commit to off; delete from outbox where endpoint = ${literal(this.endpointName)} and owner_message_id = ${literal(ownerMessageId)}; commit;`,
-    );
+    this.deleteSoon(ownerMessageId);
+  }
+
+  private readonly dispatched: string[] = [];
+  private deleting: Promise<void> | undefined;
+
+  /**
+   * The rows of dispatched messages are deleted a few at a time, one statement for all the
+   * messages dispatched in the last couple of milliseconds, rather than one round trip each.
+   */
+  private deleteSoon(ownerMessageId: string): void {
+    this.dispatched.push(ownerMessageId);
+    this.scheduleDelete();
+  }
+
+  private scheduleDelete(): void {
+    if (this.deleting || this.dispatched.length === 0) return;
+    this.deleting = new Promise((resolve) => setTimeout(resolve, 2))
+      .then(() => this.deleteDispatched())
+      .finally(() => {
+        this.deleting = undefined;
+        this.scheduleDelete();
+      });
+  }
+
+  private async deleteDispatched(): Promise<void> {
+    const owners = this.dispatched.splice(0);
+    if (owners.length === 0) return;
+    try {
+      await this.pool.query(
+        `begin; set local synchronous_commit to off; delete from outbox where endpoint = ${literal(this.endpointName)} and owner_message_id in (${owners.map(literal).join(', ')}); commit;`,
+      );
+    } catch {
+      // The rows stay; the background dispatcher or a redelivery sends them again (same ids).
+    }
+  }
+
+  /** Waits until the rows of messages dispatched so far are deleted (tests, shutdown). */
+  async settle(): Promise<void> {
+    while (this.deleting) await this.deleting;
   }
 
   /**

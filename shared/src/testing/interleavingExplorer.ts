@@ -8,7 +8,16 @@
 export type ActorRun<Stores> = (
   stores: Stores,
   attempt: number,
-) => AsyncGenerator<string, void, void>;
+) => AsyncGenerator<string | BlockingStep, void, void>;
+
+/**
+ * A step that can wait: it runs only once `ready()` says so (a lock another actor holds is
+ * free). Executions where every unfinished actor waits are reported as a deadlock.
+ */
+export interface BlockingStep {
+  readonly label: string;
+  ready(): boolean;
+}
 
 export interface ExplorerActor<Stores> {
   readonly name: string;
@@ -42,9 +51,9 @@ export interface ExploreResult {
 
 interface Running<Stores> {
   readonly actor: ExplorerActor<Stores>;
-  generator: AsyncGenerator<string, void, void>;
-  /** The label of the step it will run next; undefined when finished. */
-  next: string | undefined;
+  generator: AsyncGenerator<string | BlockingStep, void, void>;
+  /** The step it will run next; undefined when finished. */
+  next: BlockingStep | undefined;
   attempt: number;
   started: boolean;
 }
@@ -92,7 +101,7 @@ async function execute<Stores>(options: ExploreOptions<Stores>, prefix: readonly
     running.push({
       actor,
       generator,
-      next: first.done ? undefined : first.value,
+      next: first.done ? undefined : asStep(first.value),
       attempt: 1,
       started: false,
     });
@@ -101,7 +110,7 @@ async function execute<Stores>(options: ExploreOptions<Stores>, prefix: readonly
   for (;;) {
     const choices: Choice[] = [];
     running.forEach((r, actor) => {
-      if (r.next !== undefined) choices.push({ kind: 'step', actor });
+      if (r.next?.ready()) choices.push({ kind: 'step', actor });
     });
     if (failuresLeft > 0) {
       running.forEach((r, actor) => {
@@ -110,7 +119,14 @@ async function execute<Stores>(options: ExploreOptions<Stores>, prefix: readonly
         }
       });
     }
-    if (choices.length === 0) break;
+    if (choices.length === 0) {
+      const waiting = running.filter((r) => r.next !== undefined);
+      if (waiting.length === 0) break;
+      trace.push(
+        `deadlock: ${waiting.map((r) => `${r.actor.name} waits to "${r.next?.label}"`).join(', ')}`,
+      );
+      return { chosen, options: counts, failure: { invariant: 'no deadlock', trace } };
+    }
     const index = prefix[chosen.length] ?? 0;
     chosen.push(index);
     counts.push(choices.length);
@@ -118,19 +134,19 @@ async function execute<Stores>(options: ExploreOptions<Stores>, prefix: readonly
     const r = running[choice.actor] as Running<Stores>;
     if (choice.kind === 'crash') {
       failuresLeft--;
-      trace.push(`${r.actor.name}: crashes before "${r.next}" and starts over`);
+      trace.push(`${r.actor.name}: crashes before "${r.next?.label}" and starts over`);
       await r.generator.return(undefined);
       r.attempt++;
       r.generator = r.actor.run(stores, r.attempt);
       const first = await r.generator.next();
-      r.next = first.done ? undefined : first.value;
+      r.next = first.done ? undefined : asStep(first.value);
       r.started = false;
       continue;
     }
-    trace.push(`${r.actor.name}: ${r.next}`);
+    trace.push(`${r.actor.name}: ${r.next?.label}`);
     r.started = true;
     const after = await r.generator.next();
-    r.next = after.done ? undefined : after.value;
+    r.next = after.done ? undefined : asStep(after.value);
   }
 
   for (const invariant of options.invariants) {
@@ -139,6 +155,12 @@ async function execute<Stores>(options: ExploreOptions<Stores>, prefix: readonly
     }
   }
   return { chosen, options: counts };
+}
+
+const ALWAYS = () => true;
+
+function asStep(value: string | BlockingStep): BlockingStep {
+  return typeof value === 'string' ? { label: value, ready: ALWAYS } : value;
 }
 
 /** An execution's trace as numbered lines. */
