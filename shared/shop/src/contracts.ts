@@ -1,0 +1,51 @@
+import { defineCommand, defineEvent } from '@pierogi/shared';
+import { z } from 'zod';
+
+/** The fillings the shop sells (the original workshop's set), with their prices in cents. */
+export const PRICES = {
+  Meat: 1_200,
+  Mushrooms: 1_000,
+  QuarkAndPotatoes: 900,
+  SwissCheese: 1_100,
+  Strawberry: 1_300,
+} as const;
+
+export type Filling = keyof typeof PRICES;
+export const FILLINGS = Object.keys(PRICES) as [Filling, ...Filling[]];
+export const FillingSchema = z.enum(FILLINGS, {
+  error: (issue) =>
+    `unknown filling ${JSON.stringify(issue.input)}; the shop sells ${FILLINGS.join(', ')}`,
+});
+
+const OrderId = z.string().min(1, 'orderId is empty').max(100, 'orderId is too long');
+
+/** The customer wants one more portion of a filling in an order. */
+export const AddItem = defineCommand(
+  'AddItem',
+  z.object({ orderId: OrderId, filling: FillingSchema }),
+);
+/** The customer wants one portion of a filling less. */
+export const RemoveItem = defineCommand(
+  'RemoveItem',
+  z.object({ orderId: OrderId, filling: FillingSchema }),
+);
+/** The customer is done: the order is placed. */
+export const SubmitOrder = defineCommand('SubmitOrder', z.object({ orderId: OrderId }));
+
+export const ItemAdded = defineEvent(
+  'ItemAdded',
+  z.object({ orderId: OrderId, filling: FillingSchema }),
+);
+export const ItemRemoved = defineEvent(
+  'ItemRemoved',
+  z.object({ orderId: OrderId, filling: FillingSchema }),
+);
+export const OrderSubmitted = defineEvent(
+  'OrderSubmitted',
+  z.object({ orderId: OrderId, items: z.record(z.string(), z.number().int().nonnegative()) }),
+);
+/** The first item of an order: marketing counts which filling people start with. */
+export const FirstItemAdded = defineEvent(
+  'FirstItemAdded',
+  z.object({ orderId: OrderId, filling: FillingSchema }),
+);

@@ -1,0 +1,142 @@
+import { readFileSync } from 'node:fs';
+import { createLogger, describeIssues, type Endpoint } from '@pierogi/shared';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { AddItem, FILLINGS, FillingSchema, PRICES, RemoveItem, SubmitOrder } from '../contracts.ts';
+import type { Bill, Entities, Order } from '../entities.ts';
+import type { LiveLog } from '../liveLog.ts';
+
+const PAGE = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
+
+/** The largest request body the API reads; anything bigger is refused with 413. */
+export const MAX_BODY_BYTES = 16 * 1024;
+
+const OrderParams = z.object({
+  orderId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'orderId must be 1–64 letters, digits, "-" or "_"'),
+});
+const ItemBody = z.object(
+  { filling: FillingSchema },
+  { error: 'the body must be a JSON object like {"filling": "Meat"}' },
+);
+const ItemParams = OrderParams.extend({ filling: FillingSchema });
+
+export interface FrontendOptions {
+  /** Sends the customer's commands. */
+  readonly frontend: Endpoint;
+  readonly orders: Entities<Order>;
+  readonly bills: Entities<Bill>;
+  readonly log: LiveLog;
+}
+
+/** A request the API refuses, with the status and a message that says what to change. */
+class BadRequest extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new BadRequest(400, `${what}: ${describeIssues(result.error)}`);
+  return result.data;
+}
+
+/**
+ * The shop's front: a JSON API that turns each customer request into a command, a page to click
+ * through it, and the live message log as server-sent events. Every request is validated at the
+ * edge; a bad one gets a 4xx saying what is wrong, never a 500.
+ */
+export function createFrontend(options: FrontendOptions): FastifyInstance {
+  const app = Fastify({ bodyLimit: MAX_BODY_BYTES, logger: false });
+  const { frontend, orders, bills, log } = options;
+  const logger = createLogger().child({ endpoint: 'frontend' });
+
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 500) {
+      logger.error({ err: error }, 'the frontend failed a request');
+      return reply
+        .status(500)
+        .send({ error: 'internal error', message: 'the shop failed; see its log' });
+    }
+    return reply.status(status).send({ error: errorName(status), message: explain(error) });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({
+      error: 'not found',
+      message: `${request.method} ${request.url} is not part of the shop's API`,
+    }),
+  );
+
+  app.get('/', (_request, reply) => reply.type('text/html; charset=utf-8').send(PAGE));
+
+  app.get('/api/fillings', async () => ({
+    fillings: FILLINGS.map((name) => ({ name, priceCents: PRICES[name] })),
+  }));
+
+  const accepted = (reply: FastifyReply, message: { id: string; type: string }) =>
+    reply.status(202).send({ accepted: message.type, messageId: message.id });
+
+  app.post('/api/orders/:orderId/items', async (request, reply) => {
+    const { orderId } = parse(OrderParams, request.params, 'in the URL');
+    const { filling } = parse(ItemBody, request.body, 'in the body');
+    return accepted(reply, await frontend.send(AddItem, { orderId, filling }));
+  });
+
+  app.delete('/api/orders/:orderId/items/:filling', async (request, reply) => {
+    const { orderId, filling } = parse(ItemParams, request.params, 'in the URL');
+    return accepted(reply, await frontend.send(RemoveItem, { orderId, filling }));
+  });
+
+  app.post('/api/orders/:orderId/submit', async (request, reply) => {
+    const { orderId } = parse(OrderParams, request.params, 'in the URL');
+    return accepted(reply, await frontend.send(SubmitOrder, { orderId }));
+  });
+
+  app.get('/api/orders/:orderId', async (request) => {
+    const { orderId } = parse(OrderParams, request.params, 'in the URL');
+    const [order, bill] = await Promise.all([orders.load(orderId), bills.load(orderId)]);
+    return { orderId, order: order.value ?? null, bill: bill.value ?? null };
+  });
+
+  app.get('/api/log', (request, reply) => {
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    });
+    const send = (entry: unknown) => raw.write(`data: ${JSON.stringify(entry)}\n\n`);
+    for (const entry of log.recent()) send(entry);
+    log.on('entry', send);
+    request.raw.on('close', () => log.off('entry', send));
+  });
+
+  return app;
+}
+
+function errorName(status: number): string {
+  if (status === 413) return 'request too large';
+  if (status === 415) return 'unsupported media type';
+  return 'bad request';
+}
+
+function explain(error: Error & { code?: string }): string {
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return `the body is not valid JSON (${error.message}); send e.g. {"filling": "Meat"}`;
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return `the body is larger than ${MAX_BODY_BYTES} bytes`;
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'send the body as JSON, with content-type: application/json';
+    default:
+      return error.message;
+  }
+}

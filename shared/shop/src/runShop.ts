@@ -1,0 +1,160 @@
+import {
+  Chaos,
+  createLogger,
+  Endpoint,
+  type HandlerContext,
+  type Logger,
+  PgDocumentStore,
+  RabbitMqTransport,
+} from '@pierogi/shared';
+import { ConversationTracer } from '@pierogi/shared/testing';
+import pg from 'pg';
+import { type Bill, Entities, type FirstItems, type Order } from './entities.ts';
+import { createFrontend } from './frontend/http.ts';
+import { LiveLog } from './liveLog.ts';
+import type { ShopContext, ShopTree } from './tree.ts';
+
+export interface RunShopOptions {
+  readonly tree: ShopTree;
+  readonly amqpUrl: string;
+  readonly databaseUrl: string;
+  /** The Postgres schema the shop keeps its tables in (created if missing). Default `shop`. */
+  readonly schema?: string;
+  /** Prefix of every queue and exchange. Default `shop.`. */
+  readonly prefix?: string;
+  /** Serve the page and API on this port (0: any free one); undefined: no HTTP. */
+  readonly port?: number;
+  readonly host?: string;
+  /** The chaos monkey's seed: the same seed replays the same injections. Default 1. */
+  readonly chaosSeed?: number;
+  readonly logger?: Logger;
+  /** Called for each broker queue or exchange the shop declares (tests delete them after). */
+  readonly onDeclare?: (name: string) => void;
+}
+
+export interface RunningShop {
+  /** The page's address, when serving HTTP. */
+  readonly url: string | undefined;
+  readonly endpoints: {
+    readonly frontend: Endpoint;
+    readonly orders: Endpoint;
+    readonly billing: Endpoint;
+    readonly marketing: Endpoint;
+  };
+  readonly orders: ShopContext['orders'];
+  readonly bills: ShopContext['bills'];
+  readonly marketing: ShopContext['marketing'];
+  readonly chaos: Chaos;
+  readonly log: LiveLog;
+  /** Follows conversations across the endpoints: wait for one to settle instead of sleeping. */
+  readonly tracer: ConversationTracer;
+  readonly pool: pg.Pool;
+  close(): Promise<void>;
+}
+
+const ROUTES = { AddItem: 'orders', RemoveItem: 'orders', SubmitOrder: 'orders' };
+
+/**
+ * Starts the shop with one exercise's code: the endpoints on RabbitMQ, their documents in
+ * Postgres, the chaos monkey on every endpoint (no rules until someone adds them) and, if asked,
+ * the page and API.
+ */
+export async function runShop(options: RunShopOptions): Promise<RunningShop> {
+  const logger = options.logger ?? createLogger();
+  const schema = options.schema ?? 'shop';
+  const admin = new pg.Client({ connectionString: options.databaseUrl });
+  await admin.connect();
+  try {
+    await admin.query(`create schema if not exists ${pg.escapeIdentifier(schema)}`);
+  } finally {
+    await admin.end();
+  }
+  const pool = new pg.Pool({
+    connectionString: options.databaseUrl,
+    options: `-c search_path=${schema}`,
+  });
+  const documents = new PgDocumentStore<never>(pool, { table: 'documents' });
+  await documents.install();
+  const tracer = new ConversationTracer();
+  const transport = tracer.wrap(
+    await RabbitMqTransport.connect({
+      url: options.amqpUrl,
+      prefix: options.prefix ?? 'shop.',
+      connectionName: 'pierogi shop',
+      ...(options.onDeclare ? { onDeclare: options.onDeclare } : {}),
+    }),
+  );
+  const chaos = new Chaos({ seed: options.chaosSeed ?? 1, logger });
+  const log = new LiveLog();
+  log.watch(chaos);
+  const store = <T>(kind: string) => new Entities<T>(documents as PgDocumentStore<T>, kind);
+  const entities = {
+    orders: store<Order>('orders'),
+    bills: store<Bill>('bills'),
+    marketing: store<FirstItems>('marketing'),
+  };
+  const endpoint = (name: string) =>
+    new Endpoint({
+      name,
+      transport,
+      logger,
+      routes: ROUTES,
+      recoverability: { immediateRetries: 2, delayedRetriesMs: [100, 500, 2_000] },
+      incoming: [log.deliveries(name), chaos.incoming],
+      outgoing: [chaos.outgoing],
+    });
+  const endpoints = {
+    frontend: endpoint('frontend'),
+    orders: endpoint('orders'),
+    billing: endpoint('billing'),
+    marketing: endpoint('marketing'),
+  };
+  const duplicate = (context: HandlerContext, why: string) =>
+    log.add({
+      kind: 'duplicate',
+      endpoint: context.endpoint,
+      messageType: context.message.type,
+      messageId: context.message.id,
+      text: `${context.endpoint} dropped a duplicate ${context.message.type}: ${why}`,
+    });
+  for (const name of ['orders', 'billing', 'marketing'] as const) {
+    const setup = options.tree[name];
+    if (!setup) continue;
+    await setup({ endpoint: endpoints[name], ...entities, pool, log, duplicate });
+    await endpoints[name].start();
+  }
+
+  let url: string | undefined;
+  const app =
+    options.port === undefined
+      ? undefined
+      : createFrontend({
+          frontend: endpoints.frontend,
+          orders: entities.orders,
+          bills: entities.bills,
+          log,
+        });
+  if (app) {
+    const address = await app.listen({
+      port: options.port ?? 0,
+      host: options.host ?? '127.0.0.1',
+    });
+    url = address.replace('[::1]', 'localhost');
+  }
+
+  return {
+    url,
+    endpoints,
+    ...entities,
+    chaos,
+    log,
+    tracer,
+    pool,
+    async close() {
+      await app?.close();
+      for (const e of Object.values(endpoints)) await e.stop();
+      await transport.close();
+      await pool.end();
+    },
+  };
+}

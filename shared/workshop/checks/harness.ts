@@ -1,0 +1,66 @@
+import path from 'node:path';
+import type { MessageSession } from '@pierogi/shared';
+import { type Isolation, isolate } from '@pierogi/shared/testing';
+import { type RunningShop, runShop, type ShopTree } from '@pierogi/shop';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { ROOT } from '../src/exercises.ts';
+
+/** The tree a check runs against: PIEROGI_TREE, relative to the repository root. */
+export function treeUnderCheck(): string {
+  const tree = process.env.PIEROGI_TREE;
+  if (!tree) throw new Error('PIEROGI_TREE is not set: run checks with `pnpm check NN`');
+  return tree;
+}
+
+/** A file of the tree under check, as the attendee would open it. */
+export function fileToOpen(relative: string): string {
+  return path.join(treeUnderCheck(), relative);
+}
+
+/**
+ * Starts the shop of the tree under check for this check file, on real RabbitMQ and Postgres
+ * under names of its own, and stops it afterwards.
+ */
+export function useShop(options: { chaosSeed?: number } = {}): () => RunningShop {
+  let shop: RunningShop | undefined;
+  let iso: Isolation | undefined;
+  beforeAll(async () => {
+    iso = await isolate({
+      label: 'check',
+      amqpUrl: inject('amqpUrl'),
+      databaseUrl: inject('databaseUrl'),
+    });
+    const module = (await import(path.join(ROOT, treeUnderCheck(), 'src/index.ts'))) as {
+      default: ShopTree;
+    };
+    shop = await runShop({
+      tree: module.default,
+      amqpUrl: iso.amqpUrl,
+      databaseUrl: iso.databaseUrl,
+      schema: iso.schema,
+      prefix: `${iso.prefix}.`,
+      onDeclare: (name) => iso?.track(name),
+      chaosSeed: options.chaosSeed ?? 7,
+    });
+  });
+  afterAll(async () => {
+    await shop?.close();
+    await iso?.cleanup();
+  });
+  return () => {
+    if (!shop) throw new Error('the shop is not running: use it inside a test');
+    return shop;
+  };
+}
+
+/**
+ * Sends a command as the frontend would and waits until everything it caused has been handled
+ * (or failed for good), on every endpoint — no sleeping, and a readable error if it never ends.
+ */
+export async function sendAndSettle(
+  shop: RunningShop,
+  send: (frontend: MessageSession) => Promise<{ headers: { conversationId: string } }>,
+): Promise<void> {
+  const message = await send(shop.endpoints.frontend);
+  await shop.tracer.waitUntilSettled(message.headers.conversationId, { timeoutMs: 15_000 });
+}

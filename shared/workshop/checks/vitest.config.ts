@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+/** `pnpm check NN`: one exercise's checks, against the tree PIEROGI_TREE names. */
+export default defineConfig({
+  test: {
+    root: new URL('../../..', import.meta.url).pathname,
+    include: ['shared/workshop/checks/*.check.ts'],
+    globalSetup: ['shared/src/testing/globalSetup.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});

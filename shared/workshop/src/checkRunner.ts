@@ -1,0 +1,72 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type ExerciseInfo, ROOT } from './exercises.ts';
+
+export interface CheckOutcome {
+  readonly passed: boolean;
+  /** The names of the checks that failed ("describe > test"). */
+  readonly failed: string[];
+  readonly passedNames: string[];
+  readonly exitCode: number;
+}
+
+/** The check file of an exercise: `shared/workshop/checks/NN-slug.check.ts`. */
+export function checkFileOf(exercise: ExerciseInfo): string {
+  return `shared/workshop/checks/${exercise.number}-${exercise.slug}.check.ts`;
+}
+
+/**
+ * Runs an exercise's checks against one of its trees in a child process (a fresh module graph, as
+ * `pnpm check` has). `output: 'inherit'` shows vitest's report; 'quiet' only collects the result.
+ */
+export async function runCheck(
+  exercise: ExerciseInfo,
+  tree: 'exercise' | 'solution',
+  output: 'inherit' | 'quiet',
+): Promise<CheckOutcome> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pierogi-check-'));
+  const report = path.join(dir, 'report.json');
+  try {
+    const vitest = path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
+    const args = [
+      vitest,
+      'run',
+      '--config',
+      'shared/workshop/checks/vitest.config.ts',
+      checkFileOf(exercise),
+      '--reporter=json',
+      `--outputFile=${report}`,
+      ...(output === 'inherit' ? ['--reporter=default'] : []),
+    ];
+    const exitCode = await new Promise<number>((resolve, reject) => {
+      const child = spawn(process.execPath, args, {
+        cwd: ROOT,
+        env: { ...process.env, PIEROGI_TREE: exercise[tree] },
+        stdio: output === 'inherit' ? 'inherit' : 'ignore',
+      });
+      child.on('error', reject);
+      child.on('exit', (code) => resolve(code ?? 1));
+    });
+    const results = readReport(report);
+    return { passed: exitCode === 0, exitCode, ...results };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function readReport(file: string): { failed: string[]; passedNames: string[] } {
+  try {
+    const json = JSON.parse(readFileSync(file, 'utf8')) as {
+      testResults: { assertionResults: { fullName: string; status: string }[] }[];
+    };
+    const all = json.testResults.flatMap((r) => r.assertionResults);
+    return {
+      failed: all.filter((a) => a.status === 'failed').map((a) => a.fullName),
+      passedNames: all.filter((a) => a.status === 'passed').map((a) => a.fullName),
+    };
+  } catch {
+    return { failed: ['(the checks did not run: see the output above)'], passedNames: [] };
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * The workshop's commands: `pnpm exercises`, `pnpm exercise NN`, `pnpm solution NN`,
+ * `pnpm start`, `pnpm check NN [--solution]`, `pnpm diff NN`, `pnpm reset NN`.
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { discoverServers } from '@pierogi/shared';
+import { runShop, type ShopTree } from '@pierogi/shop';
+import { checkFileOf, runCheck } from './checkRunner.ts';
+import { type ExerciseInfo, findExercise, listExercises, ROOT, UsageError } from './exercises.ts';
+
+const [command, ...rest] = process.argv.slice(2);
+const flags = new Set(rest.filter((a) => a.startsWith('--')));
+const positional = rest.filter((a) => !a.startsWith('--'));
+
+async function main(): Promise<number> {
+  switch (command) {
+    case 'exercises':
+      return exercises();
+    case 'exercise':
+      return run(findExercise(positional[0]), 'exercise');
+    case 'solution':
+      return run(findExercise(positional[0]), 'solution');
+    case 'start': {
+      const latest = listExercises().at(-1);
+      if (!latest) throw new UsageError('there is no solution to start yet');
+      return run(latest, 'solution');
+    }
+    case 'check':
+      return check(findExercise(positional[0]), flags.has('--solution') ? 'solution' : 'exercise');
+    case 'diff':
+      return diff(findExercise(positional[0]));
+    case 'reset':
+      return reset(findExercise(positional[0]));
+    default:
+      throw new UsageError(
+        `unknown command ${command ?? '(none)'}: use exercises, exercise NN, solution NN, start, check NN, diff NN or reset NN`,
+      );
+  }
+}
+
+function exercises(): number {
+  const all = listExercises();
+  if (flags.has('--json')) {
+    console.log(JSON.stringify(all, null, 2));
+    return 0;
+  }
+  for (const e of all) console.log(`${e.number}  ${e.title.padEnd(48)} ${e.exercise}`);
+  console.log('\nStart one with `pnpm exercise NN`; check it with `pnpm check NN`.');
+  return 0;
+}
+
+async function run(exercise: ExerciseInfo, tree: 'exercise' | 'solution'): Promise<number> {
+  const servers = await discoverServers();
+  const module = (await import(path.join(ROOT, exercise[tree], 'src/index.ts'))) as {
+    default: ShopTree;
+  };
+  const shop = await runShop({
+    tree: module.default,
+    amqpUrl: servers.amqpUrl,
+    databaseUrl: servers.databaseUrl,
+    port: Number(process.env.PORT ?? 3000),
+    host: process.env.HOST ?? '127.0.0.1',
+    schema: `shop_${exercise.number}_${tree}`,
+    prefix: `shop.${exercise.number}.${tree}.`,
+  });
+  console.log(
+    `\n${tree === 'exercise' ? 'Exercise' : 'Solution'} ${exercise.number} (${exercise.title}) is running.\nOpen ${shop.url} — Ctrl-C stops it.\n`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  console.log('\nStopping…');
+  await shop.close();
+  await servers.stop();
+  return 0;
+}
+
+async function check(exercise: ExerciseInfo, tree: 'exercise' | 'solution'): Promise<number> {
+  console.log(`Checking ${exercise[tree]} (${checkFileOf(exercise)})…`);
+  const outcome = await runCheck(exercise, tree, 'inherit');
+  if (outcome.passed) {
+    console.log(
+      `\n✔ Exercise ${exercise.number} is solved${tree === 'solution' ? ' by its solution' : ''}.`,
+    );
+  } else {
+    console.log(
+      `\n✘ Not yet: ${outcome.failed.length} check(s) fail. Each message above says what is wrong and which file to open (in ${exercise[tree]}/).`,
+    );
+  }
+  return outcome.exitCode;
+}
+
+function diff(exercise: ExerciseInfo): number {
+  const result = spawnSync(
+    'git',
+    ['diff', '--no-index', '--color=auto', '--', exercise.exercise, exercise.solution],
+    { cwd: ROOT, stdio: 'inherit' },
+  );
+  if (result.error) throw new UsageError(`git is needed for pnpm diff: ${result.error.message}`);
+  return 0; // git exits 1 when there are differences, which is the point
+}
+
+function reset(exercise: ExerciseInfo): number {
+  for (const args of [
+    ['checkout', 'HEAD', '--', exercise.exercise],
+    ['clean', '-fdq', '--', exercise.exercise],
+  ]) {
+    const result = spawnSync('git', args, { cwd: ROOT, stdio: 'inherit' });
+    if (result.error || result.status !== 0) {
+      throw new UsageError(`could not restore ${exercise.exercise} with git ${args.join(' ')}`);
+    }
+  }
+  console.log(`${exercise.exercise} is back to its starting point.`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof UsageError || (error as Error).name === 'ServersUnavailableError') {
+      console.error((error as Error).message);
+      process.exit(2);
+    }
+    throw error;
+  },
+);

@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkFileOf, runCheck } from '../src/checkRunner.ts';
+import { type ExerciseInfo, listExercises, ROOT } from '../src/exercises.ts';
+
+/**
+ * Both directions, for every exercise: its check fails on the starting point — for the recorded
+ * reasons, not because something crashed — and passes on the solution.
+ */
+const expectedFailures = (exercise: ExerciseInfo): string[] =>
+  JSON.parse(
+    readFileSync(
+      path.join(ROOT, checkFileOf(exercise).replace(/\.check\.ts$/, '.expected-failures.json')),
+      'utf8',
+    ),
+  ) as string[];
+
+describe('every exercise: the check fails on its starting point and passes on its solution', () => {
+  it('lists exercises from 01 on, each with a title, an exercise and a solution folder', () => {
+    const all = listExercises();
+    expect(all.map((e) => e.number)).toEqual(all.map((_, i) => String(i + 1).padStart(2, '0')));
+    for (const e of all) expect(e.title).not.toBe(e.slug);
+  });
+
+  for (const exercise of listExercises()) {
+    describe(`${exercise.number} ${exercise.slug}`, () => {
+      it('fails on the starting point, exactly the recorded checks', async () => {
+        const outcome = await runCheck(exercise, 'exercise', 'quiet');
+        expect(outcome.passed).toBe(false);
+        expect(outcome.failed.sort()).toEqual(expectedFailures(exercise).sort());
+      }, 120_000);
+
+      it('passes on the solution', async () => {
+        const outcome = await runCheck(exercise, 'solution', 'quiet');
+        expect(outcome.failed).toEqual([]);
+        expect(outcome.passedNames.length).toBeGreaterThan(0);
+        expect(outcome.passed).toBe(true);
+      }, 120_000);
+    });
+  }
+});
