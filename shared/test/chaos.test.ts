@@ -120,6 +120,31 @@ describe('chaos', () => {
     expect(billing.items.map((m) => m.body.orderId)).toEqual(['fast', 'slow']);
   });
 
+  it('delay at a step: the step waits, so a second copy gets in first; outgoing messages are not held', async () => {
+    const chaos = new Chaos({ seed: 1 });
+    chaos.add({ kind: 'delay', step: 'save', messageType: 'SubmitOrder', delayMs: 30 });
+    const order: string[] = [];
+    const save = (who: string) => async () => void order.push(who);
+    const slow = chaos.around('save', { id: 'a', type: 'SubmitOrder' }, save('held'));
+    await chaos.around('save', { id: 'b', type: 'AddItem' }, save('other type'));
+    await slow;
+    expect(order).toEqual(['other type', 'held']);
+    expect(chaos.injections.map((i) => [i.kind, i.step])).toEqual([['delay', 'save']]);
+
+    const transport = new MemoryTransport();
+    const billing = new Recorder<Item>();
+    const billingEndpoint = new Endpoint({ name: 'billing', transport }).handle(
+      ItemAdded,
+      async (m) => billing.push(m),
+    );
+    endpoints.push(billingEndpoint);
+    await billingEndpoint.start();
+    const orders = new Endpoint({ name: 'orders', transport, outgoing: [chaos.outgoing] });
+    await orders.publish(ItemAdded, { orderId: 'o1', filling: 'Meat' });
+    await billing.waitForCount(1, 'the event, not held by a rule for a step');
+    expect(chaos.injections).toHaveLength(1);
+  });
+
   it('around: fail-commit fails before the work, timeout fails after it, crash at a named step', async () => {
     const chaos = new Chaos({ seed: 1 });
     const commits: string[] = [];

@@ -42,7 +42,7 @@ export const ItemRemoved = defineEvent(
 );
 export const OrderSubmitted = defineEvent(
   'OrderSubmitted',
-  z.object({ orderId: OrderId, items: z.record(z.string(), z.number().int().nonnegative()) }),
+  z.object({ orderId: OrderId, items: z.number().int().nonnegative() }),
 );
 /** The first item of an order: marketing counts which filling people start with. */
 export const FirstItemAdded = defineEvent(

@@ -1,4 +1,4 @@
-import type { DocumentStore, Versioned } from '@pierogi/shared';
+import type { DocumentStore, Envelope, StepHook, Versioned } from '@pierogi/shared';
 import type { Filling } from './contracts.ts';
 
 /** An order as `orders` stores it. */
@@ -7,6 +7,8 @@ export interface Order {
   /** One entry per portion, in the order they were added. */
   lines: Filling[];
   submitted: boolean;
+  /** Ids of the messages applied to this order, for exercises that remember them. */
+  processed?: string[];
 }
 
 /** What `billing` keeps per order. */
@@ -15,6 +17,8 @@ export interface Bill {
   /** In cents. */
   total: number;
   items: number;
+  /** Invoices sent for this order (one per submitted order, if all goes well). */
+  invoices?: number;
 }
 
 /** What `marketing` keeps: how many orders started with each filling. */
@@ -24,20 +28,45 @@ export interface FirstItems {
 
 /**
  * The documents of one kind, by id: load with the version, save with the version you loaded
- * (someone else saved in between → `ConcurrencyError`).
+ * (someone else saved in between → `ConcurrencyError`). Loads and saves are steps the chaos
+ * monkey can delay, fail or crash: `orders.load`, `orders.save`, `bills.save`, …
  */
 export class Entities<T> {
   constructor(
     private readonly store: DocumentStore<T>,
     private readonly kind: string,
+    private readonly steps?: StepHook,
+    /** The message being handled, if any (so chaos rules can select by type or body). */
+    private readonly current: () => Envelope | undefined = () => undefined,
   ) {}
 
   load(id: string): Promise<Versioned<T | undefined>> {
-    return this.store.load(this.kind, id);
+    return this.step('load', () => this.store.load(this.kind, id));
   }
 
   /** Returns the new version. `expectedVersion` 0 creates the document. */
   save(id: string, value: T, expectedVersion: number): Promise<number> {
-    return this.store.save(this.kind, id, value, expectedVersion);
+    return this.step('save', () => this.store.save(this.kind, id, value, expectedVersion));
+  }
+
+  /**
+   * Writes whatever is stored now away, with no version check: the last writer wins. Shown in
+   * the exercises because it is how most code starts — and what optimistic concurrency replaces.
+   */
+  async overwrite(id: string, value: T): Promise<number> {
+    for (;;) {
+      const { version } = await this.store.load(this.kind, id);
+      try {
+        return await this.save(id, value, version);
+      } catch (error) {
+        if ((error as Error).name !== 'ConcurrencyError') throw error;
+      }
+    }
+  }
+
+  private step<R>(name: string, work: () => Promise<R>): Promise<R> {
+    return this.steps
+      ? this.steps.around(`${this.kind}.${name}`, this.current() ?? {}, work)
+      : work();
   }
 }

@@ -1,7 +1,9 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   Chaos,
   createLogger,
   Endpoint,
+  type Envelope,
   type HandlerContext,
   type Logger,
   PgDocumentStore,
@@ -87,7 +89,10 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
   const chaos = new Chaos({ seed: options.chaosSeed ?? 1, logger });
   const log = new LiveLog();
   log.watch(chaos);
-  const store = <T>(kind: string) => new Entities<T>(documents as PgDocumentStore<T>, kind);
+  // The message each handler is working on, so chaos rules at store steps can select by it.
+  const handling = new AsyncLocalStorage<Envelope>();
+  const store = <T>(kind: string) =>
+    new Entities<T>(documents as PgDocumentStore<T>, kind, chaos, () => handling.getStore());
   const entities = {
     orders: store<Order>('orders'),
     bills: store<Bill>('bills'),
@@ -100,7 +105,16 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
       logger,
       routes: ROUTES,
       recoverability: { immediateRetries: 2, delayedRetriesMs: [100, 500, 2_000] },
-      incoming: [log.deliveries(name), chaos.incoming],
+      incoming: [
+        log.deliveries(name),
+        // After the handler, before the ack: where a crash makes the broker deliver it again.
+        async (context, next) => {
+          await next();
+          await chaos.around('ack', context.message, async () => {});
+        },
+        chaos.incoming,
+        (context, next) => handling.run(context.message, next),
+      ],
       outgoing: [chaos.outgoing],
     });
   const endpoints = {

@@ -8,6 +8,7 @@ import { SimulatedCrash, SimulatedFailure } from './errors.ts';
  * What the chaos monkey can do:
  * - `duplicate`: send an outgoing message twice (same id);
  * - `delay`: hold an outgoing message for `delayMs` before sending it, so others overtake it;
+ *   with a `step`, hold that step instead (so a concurrent copy gets in first);
  * - `drop-then-redeliver`: fail an incoming message before its handler runs, as if it had been
  *   lost on the way: the retry brings it back;
  * - `fail-publish`: an outgoing message fails to send;
@@ -39,7 +40,11 @@ export interface ChaosRule {
   readonly times?: number;
   /** For `delay` and `timeout`. Default 100 ms. */
   readonly delayMs?: number;
-  /** For `fail-commit`, `timeout` and `crash`: the step named in `around(step, …)` ('handler' for crash before a handler). */
+  /**
+   * For `fail-commit`, `timeout` and `crash`: the step named in `around(step, …)` ('commit' by
+   * default; 'handler' for a crash before a handler). For `delay`: a step to hold instead of
+   * the outgoing message.
+   */
   readonly step?: string;
 }
 
@@ -152,9 +157,13 @@ export class Chaos extends EventEmitter<{ injection: [Injection] }> {
    * first (`fail-commit`), fails after it succeeded (`timeout`) or crashes the process (`crash`).
    */
   async around<T>(step: string, message: Target, work: () => Promise<T>): Promise<T> {
-    const entry = this.pick(['fail-commit', 'timeout', 'crash'], message, step);
+    const entry = this.pick(['fail-commit', 'timeout', 'crash', 'delay'], message, step);
     if (!entry) return work();
     if (entry.rule.kind === 'crash') this.crash(step, message);
+    if (entry.rule.kind === 'delay') {
+      await sleep(entry.rule.delayMs ?? 100);
+      return work();
+    }
     if (entry.rule.kind === 'fail-commit') {
       throw new SimulatedFailure(`chaos: ${step} failed for ${message.type ?? 'a message'}`);
     }
@@ -171,6 +180,7 @@ export class Chaos extends EventEmitter<{ injection: [Injection] }> {
       const { rule } = entry;
       if (!kinds.includes(rule.kind)) continue;
       if (step !== undefined && (rule.step ?? defaultStep(rule.kind)) !== step) continue;
+      if (step === undefined && rule.step !== undefined) continue; // a rule for a step only
       if (rule.messageType !== undefined && rule.messageType !== message.type) continue;
       if (rule.field && fieldOf(message.body, rule.field.path) !== rule.field.equals) continue;
       if (rule.where && !rule.where(message.body)) continue;
