@@ -19,6 +19,8 @@ export interface Bill {
   items: number;
   /** Invoices sent for this order (one per submitted order, if all goes well). */
   invoices?: number;
+  /** The fillings charged, for exercises that charge each filling once. */
+  fillings?: Filling[];
 }
 
 /** What `marketing` keeps: how many orders started with each filling. */

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkFileOf, runCheck } from '../src/checkRunner.ts';
@@ -17,10 +17,14 @@ const expectedFailures = (exercise: ExerciseInfo): string[] =>
   ) as string[];
 
 describe('every exercise: the check fails on its starting point and passes on its solution', () => {
-  it('lists exercises from 01 on, each with a title, an exercise and a solution folder', () => {
+  it('lists exercises in order, each with a title, an exercise and a solution folder', () => {
     const all = listExercises();
-    expect(all.map((e) => e.number)).toEqual(all.map((_, i) => String(i + 1).padStart(2, '0')));
-    for (const e of all) expect(e.title).not.toBe(e.slug);
+    expect(all[0]?.number).toBe('01');
+    expect(all.map((e) => e.number)).toEqual([...new Set(all.map((e) => e.number))].sort());
+    for (const e of all) {
+      expect(e.title, `${e.exercise}/README.md starts with a title`).not.toBe(e.slug);
+      expect(existsSync(path.join(ROOT, e.solution)), `${e.solution} exists`).toBe(true);
+    }
   });
 
   for (const exercise of listExercises()) {
