@@ -3,4 +3,14 @@ export { type Bill, Entities, type FirstItems, type Order } from './entities.ts'
 export { createFrontend, type FrontendOptions, MAX_BODY_BYTES } from './frontend/http.ts';
 export { LiveLog, type LogEntry } from './liveLog.ts';
 export { type RunningShop, type RunShopOptions, runShop } from './runShop.ts';
-export { defineShop, type EndpointSetup, type ShopContext, type ShopTree } from './tree.ts';
+export {
+  type Accepted,
+  accepted,
+  type CustomerIntents,
+  defineShop,
+  type EndpointSetup,
+  type FrontendContext,
+  type FrontendSetup,
+  type ShopContext,
+  type ShopTree,
+} from './tree.ts';

@@ -14,7 +14,7 @@ import pg from 'pg';
 import { type Bill, Entities, type FirstItems, type Order } from './entities.ts';
 import { createFrontend } from './frontend/http.ts';
 import { LiveLog } from './liveLog.ts';
-import type { ShopContext, ShopTree } from './tree.ts';
+import type { CustomerIntents, ShopContext, ShopTree } from './tree.ts';
 
 export interface RunShopOptions {
   readonly tree: ShopTree;
@@ -50,6 +50,8 @@ export interface RunningShop {
   readonly log: LiveLog;
   /** Follows conversations across the endpoints: wait for one to settle instead of sleeping. */
   readonly tracer: ConversationTracer;
+  /** How customer requests become commands: the tree's frontend code, or one send each. */
+  readonly intents: CustomerIntents | undefined;
   readonly pool: pg.Pool;
   close(): Promise<void>;
 }
@@ -138,12 +140,15 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
     await endpoints[name].start();
   }
 
+  const intents = await options.tree.frontend?.({ endpoint: endpoints.frontend, pool });
+
   let url: string | undefined;
   const app =
     options.port === undefined
       ? undefined
       : createFrontend({
           frontend: endpoints.frontend,
+          ...(intents ? { intents } : {}),
           orders: entities.orders,
           bills: entities.bills,
           log,
@@ -163,6 +168,7 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
     chaos,
     log,
     tracer,
+    intents,
     pool,
     async close() {
       await app?.close();

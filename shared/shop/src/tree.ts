@@ -1,5 +1,6 @@
-import type { Endpoint, HandlerContext } from '@pierogi/shared';
+import type { Endpoint, Envelope, HandlerContext } from '@pierogi/shared';
 import type pg from 'pg';
+import type { Filling } from './contracts.ts';
 import type { Bill, Entities, FirstItems, Order } from './entities.ts';
 import type { LiveLog } from './liveLog.ts';
 
@@ -19,8 +20,40 @@ export interface ShopContext {
 
 export type EndpointSetup = (shop: ShopContext) => void | Promise<void>;
 
+/**
+ * What the customer asks the shop to do, as the HTTP API hands it over. `requestId` is the
+ * client's id for the request (the `idempotency-key` header): the same on every retry of one
+ * click, different for the next click; absent if the client sent none.
+ */
+export interface CustomerIntents {
+  addItem(request: { orderId: string; filling: Filling; requestId?: string }): Promise<Accepted>;
+  removeItem(request: { orderId: string; filling: Filling; requestId?: string }): Promise<Accepted>;
+  submitOrder(request: { orderId: string; requestId?: string }): Promise<Accepted>;
+}
+
+/** The answer to a request: the command that carries it (the same one for every retry). */
+export interface Accepted {
+  readonly messageId: string;
+  readonly conversationId: string;
+}
+
+/** The answer for a command just sent. */
+export function accepted(message: Envelope): Accepted {
+  return { messageId: message.id, conversationId: message.headers.conversationId };
+}
+
+/** What an exercise's frontend code gets: the endpoint that sends commands, and a database. */
+export interface FrontendContext {
+  readonly endpoint: Endpoint;
+  readonly pool: pg.Pool;
+}
+
+export type FrontendSetup = (shop: FrontendContext) => CustomerIntents | Promise<CustomerIntents>;
+
 /** An exercise's (or solution's) shop: the code of each endpoint it has. */
 export interface ShopTree {
+  /** How customer requests become commands; by default each request sends its command. */
+  readonly frontend?: FrontendSetup;
   readonly orders?: EndpointSetup;
   readonly billing?: EndpointSetup;
   readonly marketing?: EndpointSetup;

@@ -21,7 +21,7 @@ export function fileToOpen(relative: string): string {
  * Starts the shop of the tree under check for this check file, on real RabbitMQ and Postgres
  * under names of its own, and stops it afterwards.
  */
-export function useShop(options: { chaosSeed?: number } = {}): () => RunningShop {
+export function useShop(options: { chaosSeed?: number; http?: boolean } = {}): () => RunningShop {
   let shop: RunningShop | undefined;
   let iso: Isolation | undefined;
   beforeAll(async () => {
@@ -41,6 +41,7 @@ export function useShop(options: { chaosSeed?: number } = {}): () => RunningShop
       prefix: `${iso.prefix}.`,
       onDeclare: (name) => iso?.track(name),
       chaosSeed: options.chaosSeed ?? 7,
+      ...(options.http ? { port: 0 } : {}),
     });
   });
   afterAll(async () => {
@@ -63,4 +64,31 @@ export async function sendAndSettle(
 ): Promise<void> {
   const message = await send(shop.endpoints.frontend);
   await shop.tracer.waitUntilSettled(message.headers.conversationId, { timeoutMs: 15_000 });
+}
+
+/** A request to the running shop's API, as the browser makes it; the parsed JSON answer. */
+export async function request(
+  shop: RunningShop,
+  method: string,
+  path: string,
+  options: { body?: unknown; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${shop.url}${path}`, {
+    method,
+    headers: {
+      ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...options.headers,
+    },
+    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+/** Waits until everything the accepted request caused has been handled, on every endpoint. */
+export async function settle(shop: RunningShop, answer: { body: Record<string, unknown> }) {
+  const conversationId = answer.body.conversationId;
+  if (typeof conversationId !== 'string') {
+    throw new Error(`the API did not accept the request: ${JSON.stringify(answer.body)}`);
+  }
+  await shop.tracer.waitUntilSettled(conversationId, { timeoutMs: 15_000 });
 }

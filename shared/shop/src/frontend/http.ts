@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { AddItem, FILLINGS, FillingSchema, PRICES, RemoveItem, SubmitOrder } from '../contracts.ts';
 import type { Bill, Entities, Order } from '../entities.ts';
 import type { LiveLog } from '../liveLog.ts';
+import { type Accepted, accepted as acceptedAs, type CustomerIntents } from '../tree.ts';
 
 const PAGE = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
 
@@ -21,14 +22,36 @@ const ItemBody = z.object(
   { error: 'the body must be a JSON object like {"filling": "Meat"}' },
 );
 const ItemParams = OrderParams.extend({ filling: FillingSchema });
+const RequestHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'idempotency-key must be 1–64 letters, digits, "-" or "_"')
+    .optional(),
+});
+
+/** Without an exercise's frontend code: each request sends its command, retries included. */
+function sendEach(frontend: Endpoint): CustomerIntents {
+  return {
+    addItem: async ({ orderId, filling }) =>
+      acceptedAs(await frontend.send(AddItem, { orderId, filling })),
+    removeItem: async ({ orderId, filling }) =>
+      acceptedAs(await frontend.send(RemoveItem, { orderId, filling })),
+    submitOrder: async ({ orderId }) => acceptedAs(await frontend.send(SubmitOrder, { orderId })),
+  };
+}
 
 export interface FrontendOptions {
   /** Sends the customer's commands. */
   readonly frontend: Endpoint;
+  /** How requests become commands (an exercise's frontend code); default: send each one. */
+  readonly intents?: CustomerIntents;
   readonly orders: Entities<Order>;
   readonly bills: Entities<Bill>;
   readonly log: LiveLog;
 }
+
+/** Failures of the broker (or the chaos monkey playing one): worth a retry by the client. */
+const TRANSIENT = new Set(['BrokerUnavailableError', 'SimulatedFailure', 'SimulatedCrash']);
 
 /** A request the API refuses, with the status and a message that says what to change. */
 class BadRequest extends Error {
@@ -58,6 +81,14 @@ export function createFrontend(options: FrontendOptions): FastifyInstance {
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _request, reply) => {
     const status = error.statusCode ?? 500;
+    if (status >= 500 && TRANSIENT.has(error.name)) {
+      // The request was fine; passing it on failed. The client may retry (same idempotency-key).
+      logger.warn({ err: error }, 'could not pass a request on');
+      return reply.status(503).send({
+        error: 'service unavailable',
+        message: `the shop could not pass your request on (${error.message}); try again`,
+      });
+    }
     if (status >= 500) {
       logger.error({ err: error }, 'the frontend failed a request');
       return reply
@@ -79,23 +110,37 @@ export function createFrontend(options: FrontendOptions): FastifyInstance {
     fillings: FILLINGS.map((name) => ({ name, priceCents: PRICES[name] })),
   }));
 
-  const accepted = (reply: FastifyReply, message: { id: string; type: string }) =>
-    reply.status(202).send({ accepted: message.type, messageId: message.id });
+  const intents = options.intents ?? sendEach(frontend);
+  const accepted = (reply: FastifyReply, answer: Accepted) => reply.status(202).send(answer);
+  const requestIdOf = (headers: Record<string, unknown>) =>
+    parse(RequestHeaders, headers, 'in the headers')['idempotency-key'];
 
   app.post('/api/orders/:orderId/items', async (request, reply) => {
     const { orderId } = parse(OrderParams, request.params, 'in the URL');
     const { filling } = parse(ItemBody, request.body, 'in the body');
-    return accepted(reply, await frontend.send(AddItem, { orderId, filling }));
+    const requestId = requestIdOf(request.headers);
+    return accepted(
+      reply,
+      await intents.addItem({ orderId, filling, ...(requestId ? { requestId } : {}) }),
+    );
   });
 
   app.delete('/api/orders/:orderId/items/:filling', async (request, reply) => {
     const { orderId, filling } = parse(ItemParams, request.params, 'in the URL');
-    return accepted(reply, await frontend.send(RemoveItem, { orderId, filling }));
+    const requestId = requestIdOf(request.headers);
+    return accepted(
+      reply,
+      await intents.removeItem({ orderId, filling, ...(requestId ? { requestId } : {}) }),
+    );
   });
 
   app.post('/api/orders/:orderId/submit', async (request, reply) => {
     const { orderId } = parse(OrderParams, request.params, 'in the URL');
-    return accepted(reply, await frontend.send(SubmitOrder, { orderId }));
+    const requestId = requestIdOf(request.headers);
+    return accepted(
+      reply,
+      await intents.submitOrder({ orderId, ...(requestId ? { requestId } : {}) }),
+    );
   });
 
   app.get('/api/orders/:orderId', async (request) => {

@@ -1,0 +1,6 @@
+import { defineShop } from '@pierogi/shop';
+import { billing } from './billing.ts';
+import { frontend } from './frontend.ts';
+import { orders } from './orders.ts';
+
+export default defineShop({ frontend, orders, billing });
