@@ -95,7 +95,15 @@ async function check(exercise: ExerciseInfo, tree: 'exercise' | 'solution'): Pro
 function diff(exercise: ExerciseInfo): number {
   const result = spawnSync(
     'git',
-    ['diff', '--no-index', '--color=auto', '--', exercise.exercise, exercise.solution],
+    // The code only: the READMEs and package names differ by design.
+    [
+      'diff',
+      '--no-index',
+      '--color=auto',
+      '--',
+      `${exercise.exercise}/src`,
+      `${exercise.solution}/src`,
+    ],
     { cwd: ROOT, stdio: 'inherit' },
   );
   if (result.error) throw new UsageError(`git is needed for pnpm diff: ${result.error.message}`);
