@@ -1,11 +1,16 @@
 import type { OutgoingMiddleware } from '@pierogi/shared';
+import type { LiveLog } from '@pierogi/shop';
 
 /**
  * An outgoing middleware that sends every ItemAdded twice, the way a broker or a retrying sender
  * sometimes does. `next()` sends the message on; everything else goes through untouched.
  */
-export const chaosMonkey: OutgoingMiddleware = async (context, next) => {
-  // 👉 context.operation.message.type tells you what is being sent. For an ItemAdded, send it
-  //    twice; send anything else once.
-  await next();
-};
+export function chaosMonkey(log: LiveLog): OutgoingMiddleware {
+  return async (context, next) => {
+    const { message } = context.operation;
+    // 👉 For an ItemAdded (`message.type`), call `next()` a second time — and tell the page:
+    //    log.add({ kind: 'chaos', endpoint: context.endpoint, messageType: message.type,
+    //              messageId: message.id, text: 'chaos monkey: ItemAdded sent twice' });
+    await next();
+  };
+}

@@ -5,7 +5,7 @@ import { orders } from './orders.ts';
 
 export default defineShop({
   orders: (shop) => {
-    shop.endpoint.use({ outgoing: chaosMonkey });
+    shop.endpoint.use({ outgoing: chaosMonkey(shop.log) });
     return orders(shop);
   },
   billing,
