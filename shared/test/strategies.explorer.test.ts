@@ -30,7 +30,7 @@ describe("interleaving explorer: two copies of one message through the library's
   }
 });
 
-describe('interleaving explorer: two copies of one message through the SQL outbox + inbox', () => {
+describe('interleaving explorer: two copies of one message through a model of the SQL outbox + inbox', () => {
   it('a crash at any step of either copy: every execution keeps every invariant', async () => {
     const result = await exploreInterleavings(twoSqlCopies({ crashes: 1 }));
     console.log(`SQL outbox + inbox, 1 crash: ${formatExecution(result)}`);

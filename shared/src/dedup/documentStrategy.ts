@@ -77,6 +77,7 @@ export interface Loaded<S> {
 export abstract class DocumentStrategy<S> {
   protected readonly steps: StepHook;
   private dispatcher: ((operations: readonly OutgoingOperation[]) => Promise<void>) | undefined;
+  private installedOn: Endpoint | undefined;
 
   constructor(protected readonly options: DocumentStrategyOptions<S>) {
     this.steps = options.steps ?? PLAIN_STEPS;
@@ -84,6 +85,12 @@ export abstract class DocumentStrategy<S> {
 
   /** Installs the strategy on an endpoint (its incoming and outgoing middleware). */
   use(endpoint: Endpoint): Endpoint {
+    if (this.installedOn && this.installedOn !== endpoint) {
+      throw new Error(
+        `this strategy is installed on ${this.installedOn.name} already: make one per endpoint`,
+      );
+    }
+    this.installedOn = endpoint;
     this.dispatcher = (operations) => endpoint.dispatch(operations);
     return endpoint.use({
       incoming: (context, next) => this.handle(context, next),

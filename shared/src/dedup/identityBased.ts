@@ -28,7 +28,9 @@ import {
  *   later messages changed (derive them from the message), or use an outbox.
  *
  * Known limits: `processed` grows without bound (the inbox fixes that); the handler must be
- * deterministic in what it sends.
+ * deterministic in what it sends; and it must accept the already-changed state on a duplicate:
+ * a handler that rejects it (say, "already placed") fails the duplicate, which then ends in the
+ * error queue without re-publishing. The outbox strategies store the messages instead.
  */
 export class IdentityBased<S> extends DocumentStrategy<S> {
   protected override readonly outgoing: OutgoingMiddleware;

@@ -16,7 +16,8 @@ import {
  * - State and outgoing messages are stored in one write: no message for a change that was not
  *   stored (ghost), no stored change whose messages are forgotten (lost).
  * - The messages are captured whole, ids and headers included: a re-dispatch after a crash sends
- *   the very same messages, which downstream recognises by id. The handler never runs twice.
+ *   the very same messages, which downstream recognises by id. (The handler may run more
+ *   than once, for racing copies or after a crash before the commit; only one run is stored.)
  * - Marking null only after dispatching: a crash in between dispatches again (same ids), never
  *   not at all.
  *

@@ -52,7 +52,7 @@ export class SqlOutboxInbox {
     `);
   }
 
-  /** Adds the middleware to the endpoint (outermost of what it has so far). */
+  /** Adds the middleware to the endpoint, after (inside) the middleware it already has. */
   use(endpoint: Endpoint): Endpoint {
     if (endpoint.name !== this.endpointName) {
       throw new Error(`this outbox belongs to ${this.endpointName}, not ${endpoint.name}`);
@@ -75,6 +75,7 @@ export class SqlOutboxInbox {
     const messageId = context.message.id;
     const client = await this.pool.connect();
     let committed = false;
+    let duplicate = false;
     let captured: OutgoingOperation[] = [];
     try {
       // The inbox row first: a second copy waits here until the first commits, then sees it.
@@ -84,32 +85,38 @@ export class SqlOutboxInbox {
       )) as unknown as pg.QueryResult[];
       if (inserted?.rowCount === 0) {
         await client.query('rollback');
-        // Processed before; its messages may still be waiting if that attempt died after commit.
-        await this.dispatchPending(messageId);
-        return;
+        duplicate = true;
+      } else {
+        context.items.set(TRANSACTION, client);
+        captured = startCapturing(context);
+        await next();
+        // The outgoing messages and the commit in one round trip.
+        const rows = captured.map(
+          (operation) =>
+            `(${literal(this.endpointName)}, ${literal(messageId)}, ${literal(JSON.stringify(operation))}::jsonb)`,
+        );
+        const insertOutbox =
+          rows.length > 0
+            ? `insert into outbox (endpoint, owner_message_id, operation) values ${rows.join(', ')}; `
+            : '';
+        await this.steps.around('commit', context.message, () =>
+          client.query(`${insertOutbox}commit`),
+        );
+        committed = true;
       }
-      context.items.set(TRANSACTION, client);
-      captured = startCapturing(context);
-      await next();
-      // The outgoing messages and the commit in one round trip.
-      const rows = captured.map(
-        (operation) =>
-          `(${literal(this.endpointName)}, ${literal(messageId)}, ${literal(JSON.stringify(operation))}::jsonb)`,
-      );
-      const insertOutbox =
-        rows.length > 0
-          ? `insert into outbox (endpoint, owner_message_id, operation) values ${rows.join(', ')}; `
-          : '';
-      await this.steps.around('commit', context.message, () =>
-        client.query(`${insertOutbox}commit`),
-      );
-      committed = true;
     } catch (error) {
       if (!committed) await client.query('rollback').catch(() => {});
       throw error;
     } finally {
       context.items.delete(TRANSACTION);
       client.release();
+    }
+    if (duplicate) {
+      // Processed before; its messages may still be waiting if that attempt died after its
+      // commit. Sent with a connection of its own, once this one is back in the pool: holding
+      // two at a time, a burst of duplicates could take every connection and wait forever.
+      await this.dispatchPending(messageId);
+      return;
     }
     // After the commit, never before: a message must not leave for a change that may roll back.
     try {

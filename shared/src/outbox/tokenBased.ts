@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { capturedOf, captureOutgoing } from '../bus/capture.ts';
 import type { OutgoingOperation } from '../bus/context.ts';
-import type { OutgoingMiddleware } from '../bus/endpoint.ts';
+import type { Endpoint, OutgoingMiddleware } from '../bus/endpoint.ts';
 import {
   type Delivery,
   DocumentStrategy,
@@ -22,9 +22,10 @@ export class MissingTokenError extends Error {
 }
 
 /**
- * Token-based deduplication: the sender creates a token for each message before sending it; the
- * receiver processes a message only while its token exists, and deletes the token (at the
- * version it read) when done. The token store holds one row per message in flight, not one per
+ * Token-based deduplication: the sender creates a token for each message and receiver before
+ * sending it (an event has one per subscriber, which the sender must be told of); the receiver
+ * processes a message only while its token exists, and deletes the token (at the version it
+ * read) when done. The token store holds one row per message in flight, not one per
  * message ever processed, and no clock decides when to forget.
  *
  * Receiving, with the outbox in the entity's document:
@@ -56,14 +57,34 @@ export class MissingTokenError extends Error {
  */
 export class TokenBased<S> extends DocumentStrategy<S> {
   private readonly tokens: TokenStore;
+  private readonly subscribers: Subscribers;
+  private endpointName: string | undefined;
 
-  constructor(options: DocumentStrategyOptions<S> & { readonly tokens: TokenStore }) {
+  constructor(
+    options: DocumentStrategyOptions<S> & {
+      readonly tokens: TokenStore;
+      /**
+       * Who receives each event type this endpoint publishes: each receiver gets a token of its
+       * own (one token for all would let the first receiver consume it for the others).
+       */
+      readonly subscribers?: Subscribers;
+      /** This endpoint's name (taken from the endpoint by `use`): its part of each token. */
+      readonly endpoint?: string;
+    },
+  ) {
     super(options);
     this.tokens = options.tokens;
-    this.outgoing = tokenSender(this.tokens);
+    this.subscribers = options.subscribers ?? {};
+    this.endpointName = options.endpoint;
+    this.outgoing = tokenSender(this.tokens, { subscribers: this.subscribers });
   }
 
   protected override readonly outgoing: OutgoingMiddleware;
+
+  override use(endpoint: Endpoint): Endpoint {
+    this.endpointName = endpoint.name;
+    return super.use(endpoint);
+  }
 
   protected async process(delivery: Delivery, next: () => Promise<void>): Promise<void> {
     const { message } = delivery;
@@ -77,12 +98,14 @@ export class TokenBased<S> extends DocumentStrategy<S> {
       });
     };
     if (!entry) {
-      const tokenId = message.headers.custom[TOKEN_HEADER];
-      if (tokenId === undefined) {
+      const sent = message.headers.custom[TOKEN_HEADER];
+      if (sent === undefined) {
         throw new MissingTokenError(
           `${message.type} ${message.id} has no ${TOKEN_HEADER} header, so this endpoint cannot tell a copy from the original; send it through an endpoint with TokenBased or tokenSender()`,
         );
       }
+      if (this.endpointName === undefined) throw new Error('call use(endpoint) first');
+      const tokenId = tokenFor(sent, this.endpointName);
       const version = await this.step('check-token', message, () => this.tokens.version(tokenId));
       if (version === undefined) return; // the token is gone: processed before
       const result = await this.runHandler(delivery, next, loaded.doc.state);
@@ -99,24 +122,23 @@ export class TokenBased<S> extends DocumentStrategy<S> {
         tokenIds: planTokens(entry.operations),
         abandonedTokenIds: [
           ...(entry.abandonedTokenIds ?? []),
-          ...Object.values(entry.tokenIds ?? {}),
+          ...this.expand(entry.operations, entry.tokenIds ?? {}),
         ],
       });
     }
     const planned = entry as PendingMessages;
     const tokenIds = planned.tokenIds ?? {};
     if (!planned.tokensGenerated) {
+      const created = this.expand(planned.operations, tokenIds);
       await this.step('create-tokens', message, () =>
-        Promise.all(Object.values(tokenIds).map((id) => this.tokens.create(id))),
+        Promise.all(created.map((id) => this.tokens.create(id))),
       );
       try {
         await store('tokens-generated', { ...planned, tokensGenerated: true });
       } catch (error) {
         // Someone planned anew meanwhile: these tokens will never be sent, so nobody would
         // delete them. (Only on a conflict: a write that failed some other way may have happened.)
-        if (error instanceof ConcurrencyError) {
-          await this.discard(message, Object.values(tokenIds));
-        }
+        if (error instanceof ConcurrencyError) await this.discard(message, created);
         throw error;
       }
     }
@@ -134,6 +156,21 @@ export class TokenBased<S> extends DocumentStrategy<S> {
     await this.save('cleanup', message, loaded, withoutEntry(loaded.doc, message.id));
   }
 
+  /** Every token of these messages: one per message and receiver. */
+  private expand(
+    operations: readonly OutgoingOperation[],
+    tokenIds: Readonly<Record<string, string>>,
+  ): string[] {
+    return [
+      ...new Set(
+        operations.flatMap((op) => {
+          const base = tokenIds[op.message.id] ?? op.message.id;
+          return receiversOf(op, this.subscribers).map((receiver) => tokenFor(base, receiver));
+        }),
+      ),
+    ];
+  }
+
   private async discard(message: Envelope, tokenIds: readonly string[]): Promise<void> {
     if (tokenIds.length === 0) return;
     await this.step('discard-tokens', message, () =>
@@ -142,19 +179,59 @@ export class TokenBased<S> extends DocumentStrategy<S> {
   }
 }
 
+/** Event type → the endpoints that subscribe to it. */
+export type Subscribers = Readonly<Record<string, readonly string[]>>;
+
+/** A published event's receivers are not known to a token-based sender. */
+export class UnknownSubscribersError extends Error {
+  override name = 'UnknownSubscribersError';
+}
+
 /**
  * Outgoing middleware for token-based receivers downstream. A message a handler sends is
- * captured: the strategy gives it a token when it dispatches. A message sent from outside a
- * handler gets a token (its own id) created here, before it is sent.
+ * captured: the strategy gives it its tokens when it dispatches. A message sent from outside a
+ * handler gets its tokens (named after its id) created here, before it is sent.
+ *
+ * Such a sender must send each message once: a client that re-sends the same message after the
+ * receiver consumed its token would create the token again, and the receiver would process the
+ * message again. Record the request before sending (exercise 03), or send from a handler.
  */
-export function tokenSender(tokens: TokenStore): OutgoingMiddleware {
+export function tokenSender(
+  tokens: TokenStore,
+  options: { readonly subscribers?: Subscribers } = {},
+): OutgoingMiddleware {
+  const subscribers = options.subscribers ?? {};
+  // Messages whose tokens exist: a middleware that repeats the send (a duplicate) repeats the
+  // message, not the token — re-creating it after the receiver consumed it would let the copy in.
+  const tokened = new WeakSet<object>();
   return async (context, next) => {
+    if (tokened.has(context.operation.message)) return next();
+    const receivers = receiversOf(context.operation, subscribers); // fails early, in the handler
     if (context.incoming && capturedOf(context.incoming)) return captureOutgoing(context, next);
     const operation = withToken(context.operation, context.operation.message.id);
+    await Promise.all(receivers.map((r) => tokens.create(tokenFor(operation.message.id, r))));
+    tokened.add(operation.message);
     context.operation = operation;
-    await tokens.create(operation.message.id);
     return next();
   };
+}
+
+/** A command goes to one endpoint; an event to every subscriber the sender was told of. */
+function receiversOf(operation: OutgoingOperation, subscribers: Subscribers): readonly string[] {
+  const { destination } = operation;
+  if (destination.kind === 'send') return [destination.endpoint];
+  const receivers = subscribers[destination.type];
+  if (!receivers || receivers.length === 0) {
+    throw new UnknownSubscribersError(
+      `token-based deduplication needs a token per receiver, and nobody said who subscribes to ${destination.type}: pass { subscribers: { ${destination.type}: ['endpoint', …] } }`,
+    );
+  }
+  return receivers;
+}
+
+/** The token of one receiver for a message whose header carries `sent`. */
+function tokenFor(sent: string, receiver: string): string {
+  return `${sent}@${receiver}`;
 }
 
 /** A new token per message (a message sent twice, with one id, is one message: one token). */

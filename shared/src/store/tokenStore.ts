@@ -10,7 +10,11 @@ export interface TokenStore {
   create(tokenId: string): Promise<void>;
   /** The token's version if it exists (the message was not processed yet), else undefined. */
   version(tokenId: string): Promise<number | undefined>;
-  /** Deletes the token if it is still at `version`; false when it was gone or changed. */
+  /**
+   * Deletes the token if it is still at `version`; false when it was gone or changed. (Tokens
+   * here are never re-created under the same id, so a version is always 1; the check matters
+   * for stores that let a sender renew a token.)
+   */
   deleteIfVersion(tokenId: string, version: number): Promise<boolean>;
   /** Deletes a token whatever its version (one its creator gave up before sending it). */
   discard(tokenId: string): Promise<void>;

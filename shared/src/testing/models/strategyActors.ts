@@ -70,14 +70,19 @@ function strategyFor(
   };
   const strategy =
     kind === 'token-based'
-      ? new TokenBased({ ...options, tokens: stores.tokens })
+      ? new TokenBased({
+          ...options,
+          tokens: stores.tokens,
+          endpoint: 'orders',
+          subscribers: { ItemAdded: ['billing'] },
+        })
       : new DocumentOutboxInbox({ ...options, inbox: stores.inbox });
   return strategy.dispatchTo(async (operations) => {
     for (const { message } of operations) {
       stores.sent.push(message.id);
       // The receiver takes it at once. Token-based: only while its token exists, then deletes it.
       if (kind === 'token-based') {
-        const token = message.headers.custom[TOKEN_HEADER] as string;
+        const token = `${message.headers.custom[TOKEN_HEADER]}@billing`;
         stores.sentTokens.push(token);
         const version = await stores.tokens.version(token);
         if (version === undefined) continue;
@@ -128,7 +133,7 @@ export function twoCopiesThrough(
   return {
     stores: () => {
       const tokens = new MemoryTokenStore();
-      void tokens.create('token-add-item-1'); // the sender made it before sending
+      void tokens.create('token-add-item-1@orders'); // the sender made it before sending
       return {
         documents: new MemoryDocumentStore(),
         inbox: new MemoryInbox(),
@@ -183,7 +188,7 @@ export function twoCopiesThrough(
         holds: async (s) => {
           if (gaveUp(s) || kind !== 'token-based') return true;
           if (!s.crashed) return (await s.tokens.count()) === 0;
-          const left = ['token-add-item-1', ...s.sentTokens];
+          const left = ['token-add-item-1@orders', ...s.sentTokens];
           const versions = await Promise.all(left.map((id) => s.tokens.version(id)));
           return versions.every((v) => v === undefined);
         },
