@@ -1,0 +1,185 @@
+import { existsSync } from 'node:fs';
+import { useIsolation } from '@pierogi/shared/testing';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import firstHandler from '../../../solutions/01-first-handler/src/index.ts';
+import { type RunningShop, runShop } from '../src/index.ts';
+
+// The system's Chromium, driven by playwright-core (which downloads no browser of its own).
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+const SKIPPED = `skipped: no ${CHROMIUM}; install it with \`sudo apt-get install -y chromium\` (Debian/Ubuntu)`;
+// The default reporter does not print why a suite was skipped: say it once here too.
+if (!hasChromium) console.warn(`page.browser.test.ts: ${SKIPPED}`);
+
+/** Long enough for a real broker round trip on a slow machine; a pass takes far less. */
+const SETTLED = { timeout: 10_000 };
+
+const title = `the shop page in Chromium${hasChromium ? '' : ` (${SKIPPED})`}`;
+
+describe.skipIf(!hasChromium)(title, () => {
+  const iso = useIsolation('shop page');
+  let shop: RunningShop;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  /** Script errors and console errors of the page: a test fails on any of them... */
+  let pageErrors: string[];
+  /** ...but these console errors, which the browser reports for answers a test asks for. */
+  let expectedConsoleErrors: string[];
+
+  beforeAll(async () => {
+    shop = await runShop({
+      tree: firstHandler,
+      amqpUrl: iso().amqpUrl,
+      databaseUrl: iso().databaseUrl,
+      schema: iso().schema,
+      prefix: `${iso().prefix}.`,
+      onDeclare: (name) => iso().track(name),
+      port: 0,
+    });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu'],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await shop?.close();
+  });
+
+  beforeEach(async () => {
+    pageErrors = [];
+    expectedConsoleErrors = ['status of 400']; // each 4xx answer is a console error
+    context = await browser.newContext();
+    page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(`page error: ${error.message}`));
+    page.on('console', (message) => {
+      const text = message.text();
+      if (message.type() === 'error' && !expectedConsoleErrors.some((e) => text.includes(e)))
+        pageErrors.push(`console error: ${text} (${message.location().url})`);
+    });
+    await page.goto(`${shop.url}/`);
+  });
+
+  afterEach(async () => {
+    await context?.close();
+    expect(pageErrors, 'the page reported errors').toEqual([]);
+  });
+
+  it('adding Meat shows the item, the bill and the messages', async () => {
+    await page.locator('[data-add="Meat"]').click();
+
+    await expect.poll(() => page.locator('#items').textContent(), SETTLED).toBe('Meat × 1');
+    await expect.poll(() => page.locator('#total').textContent(), SETTLED).toBe('12.00');
+    await expect
+      .poll(() => page.locator('#log li').allTextContents(), SETTLED)
+      .toContainEqual(expect.stringContaining('handled ItemAdded'));
+    await expect(page.locator('#error').textContent()).resolves.toBe('');
+  });
+
+  it('shows text the user typed as text, never as markup', async () => {
+    const hostile = '<img src=x onerror="window.__pwned=1">';
+    await page.locator('#order-id').fill(hostile);
+    await page.locator('[data-add="Meat"]').click();
+
+    // The API refuses the order id and says so, quoting it; the page shows that message as text.
+    await expect.poll(() => page.locator('#error').textContent(), SETTLED).toContain('<img');
+    await expect(page.locator('#error').textContent()).resolves.toContain('orderId');
+    await expect(page.locator('img').count()).resolves.toBe(0);
+    await expect(
+      page.evaluate(() => (globalThis as { __pwned?: unknown }).__pwned),
+    ).resolves.toBeUndefined();
+    await expect(page.locator('#items').textContent()).resolves.toBe('none');
+  });
+
+  it('says so when the shop does not answer at all', async () => {
+    let attempts = 0;
+    await page.route('**/api/orders/*/items', (route) => {
+      attempts++;
+      return route.abort('connectionrefused');
+    });
+    expectedConsoleErrors.push('ERR_CONNECTION_REFUSED');
+    await page.locator('[data-add="Meat"]').click();
+
+    await expect.poll(() => attempts, SETTLED).toBe(3); // the click's first try and two retries
+    await expect
+      .poll(() => page.locator('#error').textContent(), SETTLED)
+      .toBe('the shop did not answer; try again');
+  });
+
+  it('refreshes the order one at a time, at most about five times a second', async () => {
+    await page.locator('[data-add="Meat"]').waitFor(); // the page has set itself up
+
+    // A burst of log lines, each of which asks the page to refresh.
+    const burst = 100;
+    for (let i = 1; i <= burst; i++) {
+      shop.log.add({
+        kind: 'chaos',
+        endpoint: 'test',
+        messageType: undefined,
+        messageId: undefined,
+        text: `burst line ${i} of ${burst}`,
+      });
+    }
+    await expect
+      .poll(() => page.locator('#log li', { hasText: 'burst line' }).count(), SETTLED)
+      .toBe(burst);
+
+    // The refreshes the page has finished, as the page itself timed them (ms since it loaded).
+    const finished = () =>
+      page.evaluate(() =>
+        performance
+          .getEntriesByType('resource')
+          .filter((entry) => new URL(entry.name).pathname.startsWith('/api/orders/'))
+          .map((entry) => ({
+            start: entry.startTime,
+            end: (entry as unknown as { responseEnd: number }).responseEnd,
+          })),
+      );
+    // The one on loading, and at least one the burst asked for.
+    await expect.poll(async () => (await finished()).length, SETTLED).toBeGreaterThanOrEqual(2);
+    const refreshes = await finished();
+    const shown = JSON.stringify(refreshes.map(({ start, end }) => [start, end].map(Math.round)));
+    expect(refreshes.length, `refreshes for ${burst} log lines: ${shown}`).toBeLessThan(10);
+    refreshes.slice(1).forEach((next, i) => {
+      const previous = refreshes[i] ?? next;
+      expect(next.start, `one refresh at a time: ${shown}`).toBeGreaterThanOrEqual(previous.end);
+      // 200 ms apart; 1 ms less for the rounding of the page's clock.
+      expect(next.start - previous.start, `ms between refreshes: ${shown}`).toBeGreaterThan(199);
+    });
+  });
+
+  it('the shop stops while a page is still open', async () => {
+    // A shop of its own, so this test can stop it with the page (and its live log) connected.
+    const second = await runShop({
+      tree: firstHandler,
+      amqpUrl: iso().amqpUrl,
+      databaseUrl: iso().databaseUrl,
+      schema: iso().schema,
+      prefix: `${iso().prefix}.second.`,
+      onDeclare: (name) => iso().track(name),
+      port: 0,
+    });
+    const open = await context.newPage();
+    await open.goto(`${second.url}/`);
+    await open.locator('[data-add="Meat"]').waitFor();
+
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        second.close(),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error('close() waited 5 s for the open page')),
+            5_000,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      await open.close();
+    }
+  });
+});
