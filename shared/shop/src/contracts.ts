@@ -14,7 +14,9 @@ export type Filling = keyof typeof PRICES;
 export const FILLINGS = Object.keys(PRICES) as [Filling, ...Filling[]];
 export const FillingSchema = z.enum(FILLINGS, {
   error: (issue) =>
-    `unknown filling ${JSON.stringify(issue.input)}; the shop sells ${FILLINGS.join(', ')}`,
+    issue.input === undefined
+      ? `the filling is missing; the shop sells ${FILLINGS.join(', ')}`
+      : `unknown filling ${JSON.stringify(issue.input)}; the shop sells ${FILLINGS.join(', ')}`,
 });
 
 const OrderId = z.string().min(1, 'orderId is empty').max(100, 'orderId is too long');

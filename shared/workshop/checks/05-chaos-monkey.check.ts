@@ -25,6 +25,8 @@ describe('05 chaos monkey', () => {
   });
 
   it('billing charges each filling once, even when ItemAdded arrives twice', async () => {
+    // Duplicates of its own, whatever the chaos monkey in src/chaosMonkey.ts does.
+    shop().chaos.add({ kind: 'duplicate', messageType: 'ItemAdded' });
     await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'twice', filling: 'Meat' }));
     await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'twice', filling: 'Mushrooms' }));
     const { value: bill } = await shop().bills.load('twice');

@@ -55,11 +55,15 @@ async function run(exercise: ExerciseInfo, tree: 'exercise' | 'solution'): Promi
   const module = (await import(path.join(ROOT, exercise[tree], 'src/index.ts'))) as {
     default: ShopTree;
   };
+  const port = Number(process.env.PORT ?? 3000);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new UsageError(`PORT=${process.env.PORT} is not a port number: use e.g. PORT=3001`);
+  }
   const shop = await runShop({
     tree: module.default,
     amqpUrl: servers.amqpUrl,
     databaseUrl: servers.databaseUrl,
-    port: Number(process.env.PORT ?? 3000),
+    port,
     host: process.env.HOST ?? '127.0.0.1',
     schema: `shop_${exercise.number}_${tree}`,
     prefix: `shop.${exercise.number}.${tree}.`,
@@ -127,6 +131,12 @@ function reset(exercise: ExerciseInfo): number {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      console.error(
+        `port ${process.env.PORT ?? 3000} is in use (another shop still running?): stop it, or pick another, e.g. PORT=3001 pnpm ${command} ${positional.join(' ')}`.trim(),
+      );
+      process.exit(2);
+    }
     if (error instanceof UsageError || (error as Error).name === 'ServersUnavailableError') {
       console.error((error as Error).message);
       process.exit(2);

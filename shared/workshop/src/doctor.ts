@@ -24,7 +24,7 @@ async function main(): Promise<number> {
   const failures = results.filter((r) => r.status === 'fail').length;
   console.log(
     failures === 0
-      ? `\n${paint(32, 'All set.')} Next: \`pnpm test\`.`
+      ? `\n${paint(32, 'All set.')} Next: \`pnpm exercises\` to start the workshop, or \`pnpm start\` to see the whole shop.`
       : `\n${paint(31, `${failures} problem${failures > 1 ? 's' : ''} found.`)} Fix ${failures > 1 ? 'them' : 'it'} and run \`pnpm doctor\` again.`,
   );
   return failures === 0 ? 0 : 1;
