@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
 import { createLogger, describeIssues, type Endpoint } from '@pierogi/shared';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
@@ -12,10 +13,17 @@ const PAGE = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
 /** The largest request body the API reads; anything bigger is refused with 413. */
 export const MAX_BODY_BYTES = 16 * 1024;
 
+/** What the client sent, quoted and cut short, so a refusal shows what it refused. */
+function quoted(input: unknown): string {
+  const text = JSON.stringify(String(input));
+  return text.length <= 80 ? text : `${text.slice(0, 78)}…"`;
+}
+
 const OrderParams = z.object({
-  orderId: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'orderId must be 1–64 letters, digits, "-" or "_"'),
+  orderId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, {
+    error: (issue) =>
+      `orderId must be 1–64 letters, digits, "-" or "_", not ${quoted(issue.input)}`,
+  }),
 });
 const ItemBody = z.object(
   { filling: FillingSchema },
@@ -149,9 +157,17 @@ export function createFrontend(options: FrontendOptions): FastifyInstance {
     return { orderId, order: order.value ?? null, bill: bill.value ?? null };
   });
 
+  // A live-log stream stays open as long as its page does: end them all when the shop stops, or
+  // close() would wait for every browser tab to go away.
+  const streams = new Set<ServerResponse>();
+  app.addHook('preClose', async () => {
+    for (const stream of streams) stream.end();
+  });
+
   app.get('/api/log', (request, reply) => {
     reply.hijack();
     const raw = reply.raw;
+    streams.add(raw);
     raw.writeHead(200, {
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache',
@@ -160,7 +176,10 @@ export function createFrontend(options: FrontendOptions): FastifyInstance {
     const send = (entry: unknown) => raw.write(`data: ${JSON.stringify(entry)}\n\n`);
     for (const entry of log.recent()) send(entry);
     log.on('entry', send);
-    request.raw.on('close', () => log.off('entry', send));
+    request.raw.on('close', () => {
+      log.off('entry', send);
+      streams.delete(raw);
+    });
   });
 
   return app;
