@@ -1,4 +1,12 @@
-import { AddItem, ItemAdded, OrderSubmitted, type ShopContext, SubmitOrder } from '@pierogi/shop';
+import {
+  AddItem,
+  ItemAdded,
+  ItemRemoved,
+  OrderSubmitted,
+  RemoveItem,
+  type ShopContext,
+  SubmitOrder,
+} from '@pierogi/shop';
 
 /** The orders endpoint: it owns the orders, and tells the others what changed. */
 export function orders(shop: ShopContext): void {
@@ -13,6 +21,18 @@ export function orders(shop: ShopContext): void {
     order.lines.push(filling);
     await shop.orders.save(orderId, order, version);
     await context.publish(ItemAdded, { orderId, filling });
+  });
+
+  shop.endpoint.handle(RemoveItem, async (message, context) => {
+    const { orderId, filling } = message.body;
+    const { value: order, version } = await shop.orders.load(orderId);
+    if (!order?.lines.includes(filling)) {
+      shop.duplicate(context, `${filling} is not in the order`);
+      return;
+    }
+    order.lines = order.lines.filter((line) => line !== filling);
+    await shop.orders.save(orderId, order, version);
+    await context.publish(ItemRemoved, { orderId, filling });
   });
 
   shop.endpoint.handle(SubmitOrder, async (message, context) => {

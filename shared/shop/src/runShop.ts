@@ -149,6 +149,7 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
       : createFrontend({
           frontend: endpoints.frontend,
           ...(intents ? { intents } : {}),
+          handled: (type) => endpoints.orders.handles(type),
           orders: entities.orders,
           bills: entities.bills,
           log,

@@ -114,6 +114,11 @@ export class Endpoint implements MessageSession {
     return this;
   }
 
+  /** Whether a handler for this message type is registered. */
+  handles(type: string): boolean {
+    return this.registrations.has(type);
+  }
+
   get started(): boolean {
     return this.receiver !== undefined;
   }

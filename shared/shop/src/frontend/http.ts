@@ -53,6 +53,8 @@ export interface FrontendOptions {
   readonly frontend: Endpoint;
   /** How requests become commands (an exercise's frontend code); default: send each one. */
   readonly intents?: CustomerIntents;
+  /** Whether the shop has a handler for a command; requests it cannot handle get a 409. */
+  readonly handled?: (commandType: string) => boolean;
   readonly orders: Entities<Order>;
   readonly bills: Entities<Bill>;
   readonly log: LiveLog;
@@ -135,6 +137,13 @@ export function createFrontend(options: FrontendOptions): FastifyInstance {
 
   app.delete('/api/orders/:orderId/items/:filling', async (request, reply) => {
     const { orderId, filling } = parse(ItemParams, request.params, 'in the URL');
+    if (options.handled && !options.handled('RemoveItem')) {
+      // Sent anyway, it would end in the error queue with nothing on the page to say so.
+      throw new BadRequest(
+        409,
+        'this shop cannot remove items yet: orders has no RemoveItem handler',
+      );
+    }
     const requestId = requestIdOf(request.headers);
     return accepted(
       reply,
@@ -186,6 +195,7 @@ export function createFrontend(options: FrontendOptions): FastifyInstance {
 }
 
 function errorName(status: number): string {
+  if (status === 409) return 'not possible here';
   if (status === 413) return 'request too large';
   if (status === 415) return 'unsupported media type';
   return 'bad request';
