@@ -43,8 +43,21 @@ export async function runCheck(
     const exitCode = await new Promise<number>((resolve, reject) => {
       const child = spawn(process.execPath, args, {
         cwd: ROOT,
-        env: { ...process.env, PIEROGI_TREE: exercise[tree] },
-        stdio: output === 'inherit' ? 'inherit' : 'ignore',
+        env: {
+          ...process.env,
+          PIEROGI_TREE: exercise[tree],
+          ...(output === 'inherit' && process.stdout.isTTY ? { FORCE_COLOR: '1' } : {}),
+        },
+        stdio: output === 'inherit' ? ['ignore', 'pipe', 'inherit'] : 'ignore',
+      });
+      // vitest's report, without the line about the temporary JSON file it is read back from.
+      child.stdout?.on('data', (chunk: Buffer) => {
+        const text = chunk
+          .toString()
+          .split('\n')
+          .filter((line) => !line.includes('JSON report written to'))
+          .join('\n');
+        process.stdout.write(text);
       });
       child.on('error', reject);
       child.on('exit', (code) => resolve(code ?? 1));
