@@ -150,6 +150,7 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
           frontend: endpoints.frontend,
           ...(intents ? { intents } : {}),
           handled: (type) => endpoints.orders.handles(type),
+          chaos,
           orders: entities.orders,
           bills: entities.bills,
           log,

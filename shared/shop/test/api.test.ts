@@ -1,4 +1,4 @@
-import { Endpoint, MemoryDocumentStore, MemoryTransport } from '@pierogi/shared';
+import { Chaos, Endpoint, MemoryDocumentStore, MemoryTransport } from '@pierogi/shared';
 import { Recorder } from '@pierogi/shared/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AddItem, FILLINGS, RemoveItem, SubmitOrder } from '../src/contracts.ts';
@@ -16,7 +16,13 @@ describe('frontend API', () => {
   async function api(options: { handled?: (type: string) => boolean } = {}) {
     const transport = new MemoryTransport();
     const routes = { AddItem: 'orders', RemoveItem: 'orders', SubmitOrder: 'orders' };
-    const frontend = new Endpoint({ name: 'frontend', transport, routes });
+    const chaos = new Chaos({ seed: 1 });
+    const frontend = new Endpoint({
+      name: 'frontend',
+      transport,
+      routes,
+      outgoing: [chaos.outgoing],
+    });
     const received = new Recorder<{ type: string; id: string; body: unknown }>();
     const orders = new Endpoint({ name: 'orders', transport });
     for (const type of [AddItem, RemoveItem, SubmitOrder]) {
@@ -29,6 +35,7 @@ describe('frontend API', () => {
       orders: new Entities<Order>(store as MemoryDocumentStore<Order>, 'orders'),
       bills: new Entities<Bill>(store as MemoryDocumentStore<Bill>, 'bills'),
       log: new LiveLog(),
+      chaos,
       ...options,
     });
     stops.push(
@@ -57,7 +64,7 @@ describe('frontend API', () => {
         : {};
       return { status: response.statusCode, json, body: response.body };
     };
-    return { call, received };
+    return { call, received, chaos };
   }
 
   it('accepts an item: 202 with the ids of the AddItem it sent', async () => {
@@ -191,5 +198,66 @@ describe('frontend API', () => {
       expect(answer.status, `${url} ${String(payload).slice(0, 20)}`).toBeLessThan(500);
       expect(answer.status).toBeGreaterThanOrEqual(200);
     }
+  });
+
+  describe('the chaos panel', () => {
+    it('switches a rule on while the shop runs: every AddItem is sent twice, with one id', async () => {
+      const { call, received } = await api();
+      const added = await call('POST', '/api/chaos', { kind: 'duplicate', messageType: 'AddItem' });
+      expect(added.status).toBe(201);
+      const answer = await call('POST', '/api/orders/o-1/items', { filling: 'Meat' });
+      const copies = await received.waitForCount(2, 'both copies');
+      expect(copies.map((m) => m.id)).toEqual([answer.json.messageId, answer.json.messageId]);
+      const rules = await call('GET', '/api/chaos');
+      expect(rules.json.rules).toEqual([
+        {
+          id: added.json.id,
+          injected: 1,
+          rule: { kind: 'duplicate', rate: 1, messageType: 'AddItem' },
+        },
+      ]);
+    });
+
+    it('a filling and a failing store become the rule the chaos monkey understands', async () => {
+      const { call, chaos } = await api();
+      await call('POST', '/api/chaos', { kind: 'fail-commit', filling: 'Strawberry', rate: 0.5 });
+      await call('POST', '/api/chaos', { kind: 'delay', messageType: 'ItemAdded', delayMs: 50 });
+      expect(chaos.rules().map((r) => r.rule)).toEqual([
+        {
+          kind: 'fail-commit',
+          rate: 0.5,
+          field: { path: 'filling', equals: 'Strawberry' },
+          step: 'orders.save',
+        },
+        { kind: 'delay', rate: 1, messageType: 'ItemAdded', delayMs: 50 },
+      ]);
+    });
+
+    it('heals one rule, or every rule', async () => {
+      const { call } = await api();
+      const first = await call('POST', '/api/chaos', { kind: 'duplicate' });
+      await call('POST', '/api/chaos', { kind: 'fail-publish' });
+      expect((await call('DELETE', `/api/chaos/${first.json.id}`)).status).toBe(204);
+      expect(((await call('GET', '/api/chaos')).json.rules as unknown[]).length).toBe(1);
+      expect((await call('DELETE', '/api/chaos')).status).toBe(204);
+      expect((await call('GET', '/api/chaos')).json.rules).toEqual([]);
+      const missing = await call('DELETE', '/api/chaos/rule-99');
+      expect(missing.status).toBe(404);
+      expect(missing.json.message).toMatch(/no chaos rule rule-99/);
+    });
+
+    it.each([
+      [{ kind: 'explode' }, /kind must be one of duplicate, delay, fail-publish, fail-commit/],
+      [{ kind: 'duplicate', rate: 2 }, /rate must be at most 1/],
+      [{ kind: 'duplicate', messageType: 'Pizza' }, /messageType must be one of/],
+      [{ kind: 'duplicate', filling: 'Pizza' }, /unknown filling "Pizza"/],
+      [{ kind: 'duplicate', surprise: true }, /surprise/],
+    ])('a rule it cannot take: 400 saying why (%j)', async (rule, message) => {
+      const { call, chaos } = await api();
+      const answer = await call('POST', '/api/chaos', rule);
+      expect(answer.status).toBe(400);
+      expect(answer.json.message).toMatch(message);
+      expect(chaos.rules()).toEqual([]);
+    });
   });
 });

@@ -68,6 +68,29 @@ describe.skipIf(!hasChromium)(title, () => {
     expect(pageErrors, 'the page reported errors').toEqual([]);
   });
 
+  it('the chaos panel breaks the shop and heals it', async () => {
+    await page.locator('#chaos-kind').selectOption('duplicate');
+    await page.locator('#chaos-type').selectOption('ItemAdded');
+    await page.locator('#chaos-add').click();
+    await expect
+      .poll(() => page.locator('#chaos-rules li').allTextContents(), SETTLED)
+      .toEqual([expect.stringContaining('duplicate (ItemAdded), always: 0 so far')]);
+
+    await page.locator('[data-add="Strawberry"]').click();
+    await expect
+      .poll(() => page.locator('#log li.chaos').allTextContents(), SETTLED)
+      .toContainEqual(expect.stringContaining('chaos: duplicate ItemAdded'));
+    await expect
+      .poll(() => page.locator('#chaos-rules li').allTextContents(), SETTLED)
+      .toEqual([expect.stringContaining('1 so far')]);
+    // This shop has no deduplication yet: billing charged the Strawberry twice.
+    await expect.poll(() => page.locator('#total').textContent(), SETTLED).toBe('26.00');
+
+    await page.locator('#chaos-clear').click();
+    await expect.poll(() => page.locator('#chaos-rules li').count(), SETTLED).toBe(0);
+    expect(shop.chaos.rules()).toEqual([]);
+  });
+
   it('adding Meat shows the item, the bill and the messages', async () => {
     await page.locator('[data-add="Meat"]').click();
 

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
-import { createLogger, describeIssues, type Endpoint } from '@pierogi/shared';
+import { type Chaos, createLogger, describeIssues, type Endpoint } from '@pierogi/shared';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { AddItem, FILLINGS, FillingSchema, PRICES, RemoveItem, SubmitOrder } from '../contracts.ts';
 import type { Bill, Entities, Order } from '../entities.ts';
 import type { LiveLog } from '../liveLog.ts';
 import { type Accepted, accepted as acceptedAs, type CustomerIntents } from '../tree.ts';
+import { chaosRoutes } from './chaosApi.ts';
 
 const PAGE = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
 
@@ -58,6 +59,8 @@ export interface FrontendOptions {
   readonly orders: Entities<Order>;
   readonly bills: Entities<Bill>;
   readonly log: LiveLog;
+  /** The shop's chaos monkey, for the page's chaos panel (no panel without it). */
+  readonly chaos?: Chaos;
 }
 
 /** Failures of the broker (or the chaos monkey playing one): worth a retry by the client. */
@@ -119,6 +122,8 @@ export function createFrontend(options: FrontendOptions): FastifyInstance {
   app.get('/api/fillings', async () => ({
     fillings: FILLINGS.map((name) => ({ name, priceCents: PRICES[name] })),
   }));
+
+  if (options.chaos) chaosRoutes(app, options.chaos, parse);
 
   const intents = options.intents ?? sendEach(frontend);
   const accepted = (reply: FastifyReply, answer: Accepted) => reply.status(202).send(answer);

@@ -1,0 +1,80 @@
+import type { Chaos, ChaosRule } from '@pierogi/shared';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { FillingSchema } from '../contracts.ts';
+
+/** The message types a panel rule can pick. */
+const MESSAGE_TYPES = [
+  'AddItem',
+  'RemoveItem',
+  'SubmitOrder',
+  'ItemAdded',
+  'ItemRemoved',
+  'OrderSubmitted',
+] as const;
+
+/**
+ * What the page's chaos panel can switch on: the failures a facilitator shows live. A commit
+ * fails at the store of the endpoint that owns the data (orders or billing).
+ */
+export const PanelRule = z
+  .object({
+    kind: z.enum(['duplicate', 'delay', 'fail-publish', 'fail-commit'], {
+      error: 'kind must be one of duplicate, delay, fail-publish, fail-commit',
+    }),
+    messageType: z
+      .enum(MESSAGE_TYPES, { error: `messageType must be one of ${MESSAGE_TYPES.join(', ')}` })
+      .optional(),
+    filling: FillingSchema.optional(),
+    /** For fail-commit: whose store fails. */
+    store: z.enum(['orders', 'bills']).default('orders'),
+    rate: z.number().gt(0, 'rate must be above 0').max(1, 'rate must be at most 1').default(1),
+    delayMs: z.number().int().min(1).max(10_000).default(500),
+  })
+  .strict();
+export type PanelRule = z.input<typeof PanelRule>;
+
+function toChaosRule(panel: z.output<typeof PanelRule>): ChaosRule {
+  return {
+    kind: panel.kind,
+    rate: panel.rate,
+    ...(panel.messageType ? { messageType: panel.messageType } : {}),
+    ...(panel.filling ? { field: { path: 'filling', equals: panel.filling } } : {}),
+    ...(panel.kind === 'delay' ? { delayMs: panel.delayMs } : {}),
+    ...(panel.kind === 'fail-commit' ? { step: `${panel.store}.save` } : {}),
+  };
+}
+
+/** GET/POST/DELETE /api/chaos: the rules of the shop's chaos monkey, changed while it runs. */
+export function chaosRoutes(
+  app: FastifyInstance,
+  chaos: Chaos,
+  parse: <T>(schema: z.ZodType<T>, value: unknown, what: string) => T,
+): void {
+  app.get('/api/chaos', async () => ({
+    seed: chaos.seed,
+    messageTypes: MESSAGE_TYPES,
+    rules: chaos.rules(),
+  }));
+
+  app.post('/api/chaos', async (request, reply) => {
+    const panel = parse(PanelRule, request.body, 'in the body');
+    const id = chaos.add(toChaosRule(panel));
+    return reply.status(201).send({ id });
+  });
+
+  app.delete('/api/chaos/:id', async (request, reply) => {
+    const { id } = parse(z.object({ id: z.string().max(40) }), request.params, 'in the URL');
+    if (!chaos.remove(id)) {
+      return reply
+        .status(404)
+        .send({ error: 'not found', message: `there is no chaos rule ${id}` });
+    }
+    return reply.status(204).send();
+  });
+
+  app.delete('/api/chaos', async (_request, reply) => {
+    chaos.clear();
+    return reply.status(204).send();
+  });
+}
