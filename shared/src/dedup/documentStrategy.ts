@@ -166,6 +166,29 @@ export abstract class DocumentStrategy<S> {
     return { state: working.state, operations };
   }
 
+  /**
+   * Runs the handler and stores its state together with an outbox entry of what it sent, in one
+   * write (the commit of the outbox strategies). `entry` adds fields to the entry.
+   */
+  protected async handleIntoOutbox(
+    delivery: Delivery,
+    next: () => Promise<void>,
+    loaded: Loaded<S>,
+    entry: (operations: readonly OutgoingOperation[]) => PendingMessages = (operations) => ({
+      operations,
+    }),
+  ): Promise<{ loaded: Loaded<S>; entry: PendingMessages }> {
+    const { message } = delivery;
+    const result = await this.runHandler(delivery, next, loaded.doc.state);
+    const stored = entry(result.operations);
+    const saved = await this.save('commit', message, loaded, {
+      ...loaded.doc,
+      state: result.state,
+      outbox: { ...loaded.doc.outbox, [message.id]: stored },
+    });
+    return { loaded: saved, entry: stored };
+  }
+
   protected async dispatch(
     message: Envelope,
     operations: readonly OutgoingOperation[],

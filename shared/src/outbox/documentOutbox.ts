@@ -30,13 +30,7 @@ export class DocumentOutbox<S> extends DocumentStrategy<S> {
     let entry: PendingMessages | null | undefined = loaded.doc.outbox?.[message.id];
     if (entry === null) return; // processed and dispatched: a duplicate
     if (entry === undefined) {
-      const result = await this.runHandler(delivery, next, loaded.doc.state);
-      entry = { operations: result.operations };
-      loaded = await this.save('commit', message, loaded, {
-        ...loaded.doc,
-        state: result.state,
-        outbox: { ...loaded.doc.outbox, [message.id]: entry },
-      });
+      ({ loaded, entry } = await this.handleIntoOutbox(delivery, next, loaded));
     }
     await this.dispatch(message, entry.operations);
     await this.save('mark-dispatched', message, loaded, {

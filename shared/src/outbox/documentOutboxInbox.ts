@@ -48,13 +48,7 @@ export class DocumentOutboxInbox<S> extends DocumentStrategy<S> {
     }
     let entry = loaded.doc.outbox?.[message.id];
     if (!entry) {
-      const result = await this.runHandler(delivery, next, loaded.doc.state);
-      entry = { operations: result.operations };
-      loaded = await this.save('commit', message, loaded, {
-        ...loaded.doc,
-        state: result.state,
-        outbox: { ...loaded.doc.outbox, [message.id]: entry },
-      });
+      ({ loaded, entry } = await this.handleIntoOutbox(delivery, next, loaded));
     }
     await this.dispatch(message, entry.operations);
     await this.step('mark-inbox', message, () => this.inbox.mark(message.id));

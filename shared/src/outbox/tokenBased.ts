@@ -108,13 +108,11 @@ export class TokenBased<S> extends DocumentStrategy<S> {
       const tokenId = tokenFor(sent, this.endpointName);
       const version = await this.step('check-token', message, () => this.tokens.version(tokenId));
       if (version === undefined) return; // the token is gone: processed before
-      const result = await this.runHandler(delivery, next, loaded.doc.state);
-      loaded = { ...loaded, doc: { ...loaded.doc, state: result.state } };
-      await store('commit', {
-        operations: result.operations,
-        tokenIds: planTokens(result.operations),
+      ({ loaded, entry } = await this.handleIntoOutbox(delivery, next, loaded, (operations) => ({
+        operations,
+        tokenIds: planTokens(operations),
         token: { id: tokenId, version },
-      });
+      })));
     } else if (!entry.tokensGenerated) {
       // An earlier attempt planned these tokens and may be creating them right now: plan anew.
       await store('plan-tokens', {
