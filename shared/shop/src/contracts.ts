@@ -16,8 +16,19 @@ export const FillingSchema = z.enum(FILLINGS, {
   error: (issue) =>
     issue.input === undefined
       ? `the filling is missing; the shop sells ${FILLINGS.join(', ')}`
-      : `unknown filling ${JSON.stringify(issue.input)}; the shop sells ${FILLINGS.join(', ')}`,
+      : `unknown filling ${quote(issue.input)}; the shop sells ${FILLINGS.join(', ')}`,
 });
+
+/** A value the client sent, for a message: quoted, and cut short. */
+function quote(input: unknown): string {
+  const text =
+    typeof input === 'string'
+      ? JSON.stringify(input)
+      : typeof input === 'number' || typeof input === 'boolean' || input === null
+        ? String(input)
+        : `an ${typeof input}`;
+  return text.length <= 40 ? text : `${text.slice(0, 38)}…"`;
+}
 
 const OrderId = z.string().min(1, 'orderId is empty').max(100, 'orderId is too long');
 

@@ -193,8 +193,8 @@ describe.skipIf(!hasChromium)(title, () => {
         second.close(),
         new Promise((_, reject) => {
           timer = setTimeout(
-            () => reject(new Error('close() waited 5 s for the open page')),
-            5_000,
+            () => reject(new Error('close() waited 15 s for the open page: it hangs')),
+            15_000,
           );
         }),
       ]);

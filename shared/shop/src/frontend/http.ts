@@ -76,7 +76,25 @@ class BadRequest extends Error {
   }
 }
 
+/** How deep a body may nest: the API's bodies are flat objects like {"filling": "Meat"}. */
+const MAX_DEPTH = 8;
+
+/** Whether `value` nests deeper than `limit`; recurses no deeper than `limit` itself. */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (limit === 0) return true;
+  return Object.values(value).some((child) => nestsDeeperThan(child, limit - 1));
+}
+
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  // JSON a few thousand levels deep fits in the body limit, and quoting it in a validation
+  // message (JSON.stringify) overflows the stack: refuse it before the schema sees it.
+  if (nestsDeeperThan(value, MAX_DEPTH)) {
+    throw new BadRequest(
+      400,
+      `${what}: the JSON nests deeper than ${MAX_DEPTH} levels; send a flat object like {"filling": "Meat"}`,
+    );
+  }
   const result = schema.safeParse(value);
   if (!result.success) throw new BadRequest(400, `${what}: ${describeIssues(result.error)}`);
   return result.data;
@@ -88,7 +106,19 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
  * edge; a bad one gets a 4xx saying what is wrong, never a 500.
  */
 export function createFrontend(options: FrontendOptions): FastifyInstance {
-  const app = Fastify({ bodyLimit: MAX_BODY_BYTES, logger: false });
+  const app = Fastify({
+    bodyLimit: MAX_BODY_BYTES,
+    logger: false,
+    // Fastify refuses a URL it cannot route (a broken %-escape, a part over 100 characters) before
+    // any handler runs, in its own shape and quoting the whole URL back: refuse it like the rest.
+    frameworkErrors: (error, _request, reply: FastifyReply) => {
+      const status = error.statusCode ?? 400;
+      return reply.status(status).send({ error: errorName(status), message: explain(error) });
+    },
+  });
+  // Fastify reads text/plain bodies as strings, so JSON sent as text would be refused for its shape
+  // ("must be a JSON object"). With JSON its only parser, any other body gets a 415 that says why.
+  app.removeContentTypeParser('text/plain');
   const { frontend, orders, bills, log } = options;
   const logger = createLogger().child({ endpoint: 'frontend' });
 
@@ -202,6 +232,7 @@ export function createFrontend(options: FrontendOptions): FastifyInstance {
 function errorName(status: number): string {
   if (status === 409) return 'not possible here';
   if (status === 413) return 'request too large';
+  if (status === 414) return 'URL too long';
   if (status === 415) return 'unsupported media type';
   return 'bad request';
 }
@@ -209,12 +240,18 @@ function errorName(status: number): string {
 function explain(error: Error & { code?: string }): string {
   switch (error.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return `the body is not valid JSON (${error.message}); send e.g. {"filling": "Meat"}`;
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      // Submitting takes no body: the fix may be to drop the content-type rather than add JSON.
+      return 'the body is empty but content-type says JSON; send JSON, e.g. {"filling": "Meat"}, or no content-type and no body';
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return `the body is larger than ${MAX_BODY_BYTES} bytes`;
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return 'send the body as JSON, with content-type: application/json';
+    case 'FST_ERR_BAD_URL':
+      return 'the URL is not valid: a %-escape in it does not decode';
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return 'a part of the URL is longer than 100 characters';
     default:
       return error.message;
   }
