@@ -17,9 +17,27 @@ afterEach(async () => {
 });
 
 /** orders publishes ItemAdded for every AddItem; billing records what it gets. */
+/** A billing endpoint recording every ItemAdded it handles, started. */
+async function billingOn(transport: MemoryTransport): Promise<Recorder<Item>> {
+  const billing = new Recorder<Item>();
+  const endpoint = new Endpoint({ name: 'billing', transport }).handle(ItemAdded, async (m) =>
+    billing.push(m),
+  );
+  endpoints.push(endpoint);
+  await endpoint.start();
+  return billing;
+}
+
+/** Billing, and an orders endpoint that publishes to it through the chaos monkey. */
+async function publisher(chaos: Chaos) {
+  const transport = new MemoryTransport();
+  const billing = await billingOn(transport);
+  const orders = new Endpoint({ name: 'orders', transport, outgoing: [chaos.outgoing] });
+  return { billing, orders };
+}
+
 async function shop(chaos: Chaos, ordersOptions: { incoming?: boolean } = {}) {
   const transport = new MemoryTransport();
-  const billing = new Recorder<Item>();
   const handled = new Recorder<Item>();
   const orders = new Endpoint({
     name: 'orders',
@@ -32,14 +50,10 @@ async function shop(chaos: Chaos, ordersOptions: { incoming?: boolean } = {}) {
     handled.push(m);
     await ctx.publish(ItemAdded, m.body);
   });
-  const billingEndpoint = new Endpoint({ name: 'billing', transport }).handle(
-    ItemAdded,
-    async (m) => billing.push(m),
-  );
   const frontend = new Endpoint({ name: 'frontend', transport });
-  endpoints.push(orders, billingEndpoint, frontend);
+  endpoints.push(orders, frontend);
   await orders.start();
-  await billingEndpoint.start();
+  const billing = await billingOn(transport);
   const add = (orderId: string, filling: string) =>
     frontend.send(AddItem, { orderId, filling }, { to: 'orders' });
   return { billing, handled, add, chaos };
@@ -102,15 +116,7 @@ describe('chaos', () => {
   it('delay: a delayed message is overtaken by one sent after it', async () => {
     const chaos = new Chaos({ seed: 1 });
     chaos.add({ kind: 'delay', field: { path: 'orderId', equals: 'slow' }, delayMs: 50 });
-    const transport = new MemoryTransport();
-    const billing = new Recorder<Item>();
-    const billingEndpoint = new Endpoint({ name: 'billing', transport }).handle(
-      ItemAdded,
-      async (m) => billing.push(m),
-    );
-    endpoints.push(billingEndpoint);
-    await billingEndpoint.start();
-    const orders = new Endpoint({ name: 'orders', transport, outgoing: [chaos.outgoing] });
+    const { billing, orders } = await publisher(chaos);
 
     const slow = orders.publish(ItemAdded, { orderId: 'slow', filling: 'Meat' });
     await orders.publish(ItemAdded, { orderId: 'fast', filling: 'Meat' });
@@ -131,15 +137,7 @@ describe('chaos', () => {
     expect(order).toEqual(['other type', 'held']);
     expect(chaos.injections.map((i) => [i.kind, i.step])).toEqual([['delay', 'save']]);
 
-    const transport = new MemoryTransport();
-    const billing = new Recorder<Item>();
-    const billingEndpoint = new Endpoint({ name: 'billing', transport }).handle(
-      ItemAdded,
-      async (m) => billing.push(m),
-    );
-    endpoints.push(billingEndpoint);
-    await billingEndpoint.start();
-    const orders = new Endpoint({ name: 'orders', transport, outgoing: [chaos.outgoing] });
+    const { billing, orders } = await publisher(chaos);
     await orders.publish(ItemAdded, { orderId: 'o1', filling: 'Meat' });
     await billing.waitForCount(1, 'the event, not held by a rule for a step');
     expect(chaos.injections).toHaveLength(1);

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { type ExerciseInfo, ROOT } from './exercises.ts';
 
 export interface CheckOutcome {
@@ -51,14 +52,12 @@ export async function runCheck(
         stdio: output === 'inherit' ? ['ignore', 'pipe', 'inherit'] : 'ignore',
       });
       // vitest's report, without the line about the temporary JSON file it is read back from.
-      child.stdout?.on('data', (chunk: Buffer) => {
-        const text = chunk
-          .toString()
-          .split('\n')
-          .filter((line) => !line.includes('JSON report written to'))
-          .join('\n');
-        process.stdout.write(text);
-      });
+      // Line by line: a chunk may end in the middle of the line to drop.
+      if (child.stdout) {
+        createInterface({ input: child.stdout }).on('line', (line) => {
+          if (!line.includes('JSON report written to')) process.stdout.write(`${line}\n`);
+        });
+      }
       child.on('error', reject);
       child.on('exit', (code) => resolve(code ?? 1));
     });
