@@ -136,7 +136,7 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
   for (const name of ['orders', 'billing', 'marketing'] as const) {
     const setup = options.tree[name];
     if (!setup) continue;
-    await setup({ endpoint: endpoints[name], ...entities, pool, log, duplicate });
+    await setup({ endpoint: endpoints[name], ...entities, pool, log, steps: chaos, duplicate });
     await endpoints[name].start();
   }
 

@@ -1,4 +1,4 @@
-import type { Endpoint, Envelope, HandlerContext } from '@pierogi/shared';
+import type { Endpoint, Envelope, HandlerContext, StepHook } from '@pierogi/shared';
 import type pg from 'pg';
 import type { Filling } from './contracts.ts';
 import type { Bill, Entities, FirstItems, Order } from './entities.ts';
@@ -14,6 +14,11 @@ export interface ShopContext {
   /** For exercises that keep rows of their own. Its search path is the shop's schema. */
   readonly pool: pg.Pool;
   readonly log: LiveLog;
+  /**
+   * The chaos monkey's hook for named steps ('commit', 'dispatch', …): give it to a library
+   * strategy so chaos rules can fail, time out or crash its steps.
+   */
+  readonly steps: StepHook;
   /** Puts "duplicate dropped" on the page's live log. */
   duplicate(context: HandlerContext, why: string): void;
 }
