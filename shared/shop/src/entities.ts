@@ -1,4 +1,11 @@
-import type { DocumentStore, Envelope, StepHook, Versioned } from '@pierogi/shared';
+import {
+  type DocumentStore,
+  type Envelope,
+  PgDocumentStore,
+  type StepHook,
+  type Versioned,
+} from '@pierogi/shared';
+import type pg from 'pg';
 import type { Filling } from './contracts.ts';
 
 /** An order as `orders` stores it. */
@@ -64,6 +71,17 @@ export class Entities<T> {
         if ((error as Error).name !== 'ConcurrencyError') throw error;
       }
     }
+  }
+
+  /**
+   * The same documents, loaded and saved in the transaction `client` has open (still through
+   * the chaos monkey's steps): they commit or roll back with everything else in it.
+   */
+  within(client: pg.PoolClient): Entities<T> {
+    if (!(this.store instanceof PgDocumentStore)) {
+      throw new Error(`the ${this.kind} are not in Postgres: they cannot join a SQL transaction`);
+    }
+    return new Entities<T>(this.store.within(client), this.kind, this.steps, this.current);
   }
 
   private step<R>(name: string, work: () => Promise<R>): Promise<R> {

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   Chaos,
+  type ChaosRule,
   createLogger,
   Endpoint,
   type Envelope,
@@ -29,6 +30,13 @@ export interface RunShopOptions {
   readonly host?: string;
   /** The chaos monkey's seed: the same seed replays the same injections. Default 1. */
   readonly chaosSeed?: number;
+  /** Chaos rules in force from the start, before the first message is taken. */
+  readonly chaosRules?: readonly ChaosRule[];
+  /**
+   * Start only these parts (default: all), so each can run in a process of its own against the
+   * same broker prefix and schema. `frontend` is the HTTP API and the tree's frontend code.
+   */
+  readonly only?: readonly ShopPart[];
   readonly logger?: Logger;
   /** Called for each broker queue or exchange the shop declares (tests delete them after). */
   readonly onDeclare?: (name: string) => void;
@@ -55,6 +63,8 @@ export interface RunningShop {
   readonly pool: pg.Pool;
   close(): Promise<void>;
 }
+
+export type ShopPart = 'frontend' | 'orders' | 'billing' | 'marketing';
 
 const ROUTES = { AddItem: 'orders', RemoveItem: 'orders', SubmitOrder: 'orders' };
 
@@ -89,6 +99,8 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
     }),
   );
   const chaos = new Chaos({ seed: options.chaosSeed ?? 1, logger });
+  for (const rule of options.chaosRules ?? []) chaos.add(rule);
+  const runs = (part: ShopPart) => options.only?.includes(part) ?? true;
   const log = new LiveLog();
   log.watch(chaos);
   // The message each handler is working on, so chaos rules at store steps can select by it.
@@ -133,23 +145,36 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
       messageId: context.message.id,
       text: `${context.endpoint} dropped a duplicate ${context.message.type}: ${why}`,
     });
+  /** What the endpoints' code asked to stop when the shop closes. */
+  const closing: (() => Promise<void>)[] = [];
   for (const name of ['orders', 'billing', 'marketing'] as const) {
     const setup = options.tree[name];
-    if (!setup) continue;
-    await setup({ endpoint: endpoints[name], ...entities, pool, log, steps: chaos, duplicate });
+    if (!setup || !runs(name)) continue;
+    await setup({
+      endpoint: endpoints[name],
+      ...entities,
+      pool,
+      log,
+      steps: chaos,
+      duplicate,
+      onClose: (stop) => closing.push(stop),
+    });
     await endpoints[name].start();
   }
 
-  const intents = await options.tree.frontend?.({ endpoint: endpoints.frontend, pool });
+  const intents = runs('frontend')
+    ? await options.tree.frontend?.({ endpoint: endpoints.frontend, pool })
+    : undefined;
 
   let url: string | undefined;
   const app =
-    options.port === undefined
+    options.port === undefined || !runs('frontend')
       ? undefined
       : createFrontend({
           frontend: endpoints.frontend,
           ...(intents ? { intents } : {}),
-          handled: (type) => endpoints.orders.handles(type),
+          // Without orders in this process, the API cannot see its handlers: it sends.
+          handled: (type) => !runs('orders') || endpoints.orders.handles(type),
           chaos,
           orders: entities.orders,
           bills: entities.bills,
@@ -175,6 +200,7 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
     async close() {
       await app?.close();
       for (const e of Object.values(endpoints)) await e.stop();
+      for (const stop of closing) await stop();
       await transport.close();
       await pool.end();
     },

@@ -21,6 +21,11 @@ export interface ShopContext {
   readonly steps: StepHook;
   /** Puts "duplicate dropped" on the page's live log. */
   duplicate(context: HandlerContext, why: string): void;
+  /**
+   * Runs `stop` when the shop closes, after the endpoints have stopped and before the database
+   * pool ends (a background dispatcher holding a connection stops here).
+   */
+  onClose(stop: () => Promise<void>): void;
 }
 
 export type EndpointSetup = (shop: ShopContext) => void | Promise<void>;

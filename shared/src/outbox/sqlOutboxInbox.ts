@@ -1,9 +1,8 @@
 import pg from 'pg';
 import { captureOutgoing, startCapturing } from '../bus/capture.ts';
-import type { OutgoingOperation } from '../bus/context.ts';
+import type { IncomingContext, OutgoingOperation } from '../bus/context.ts';
 import type { Endpoint } from '../bus/endpoint.ts';
 import { PLAIN_STEPS, type StepHook } from '../bus/steps.ts';
-import type { Envelope } from '../messages/envelope.ts';
 
 const TRANSACTION = Symbol('sql transaction');
 /** Postgres NOTIFY channel on which an endpoint's name says it has rows waiting. */
@@ -23,13 +22,19 @@ export const NOTIFY_CHANNEL = 'outbox_pending';
 export class SqlOutboxInbox {
   private endpoint: Endpoint | undefined;
   private readonly steps: StepHook;
+  private readonly onDuplicate: ((context: IncomingContext) => void) | undefined;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly endpointName: string,
-    options: { steps?: StepHook } = {},
+    options: {
+      steps?: StepHook;
+      /** Told of each message the inbox drops (a log line, a metric). */
+      onDuplicate?: (context: IncomingContext) => void;
+    } = {},
   ) {
     this.steps = options.steps ?? PLAIN_STEPS;
+    this.onDuplicate = options.onDuplicate;
   }
 
   /** Creates the inbox and outbox tables in the pool's schema, if missing. */
@@ -69,7 +74,7 @@ export class SqlOutboxInbox {
   }
 
   private readonly incoming = async (
-    context: { message: Envelope; items: Map<string | symbol, unknown> },
+    context: IncomingContext,
     next: () => Promise<void>,
   ): Promise<void> => {
     const messageId = context.message.id;
@@ -112,6 +117,7 @@ export class SqlOutboxInbox {
       client.release();
     }
     if (duplicate) {
+      this.onDuplicate?.(context);
       // Processed before; its messages may still be waiting if that attempt died after its
       // commit. Sent with a connection of its own, once this one is back in the pool: holding
       // two at a time, a burst of duplicates could take every connection and wait forever.

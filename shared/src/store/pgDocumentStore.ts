@@ -12,19 +12,28 @@ import {
  * The document store on Postgres: one JSONB row per (partition, id) with its version. A write
  * is an update guarded by the version it read (or an insert for version 0), so a concurrent
  * writer makes it fail with a {@link ConcurrencyError} instead of being overwritten.
+ *
+ * On a pool each statement commits by itself. On a client in a transaction (see
+ * {@link PgDocumentStore.within}) loads and saves are part of that transaction: they commit or
+ * roll back with it.
  */
 export class PgDocumentStore<T> implements DocumentStore<T> {
   constructor(
-    private readonly pool: pg.Pool,
+    private readonly db: pg.Pool | pg.PoolClient,
     private readonly options: { table?: string; maxDocumentBytes?: number } = {},
   ) {}
+
+  /** The same table, read and written through `client`, in the transaction it has open. */
+  within(client: pg.PoolClient): PgDocumentStore<T> {
+    return new PgDocumentStore<T>(client, this.options);
+  }
 
   private get table(): string {
     return pg.escapeIdentifier(this.options.table ?? 'documents');
   }
 
   async install(): Promise<void> {
-    await this.pool.query(`create table if not exists ${this.table} (
+    await this.db.query(`create table if not exists ${this.table} (
       partition text not null,
       id text not null,
       version integer not null,
@@ -34,7 +43,7 @@ export class PgDocumentStore<T> implements DocumentStore<T> {
   }
 
   async load(partition: string, id: string): Promise<Versioned<T | undefined>> {
-    const { rows } = await this.pool.query<{ body: T; version: number }>(
+    const { rows } = await this.db.query<{ body: T; version: number }>(
       `select body, version from ${this.table} where partition = $1 and id = $2`,
       [partition, id],
     );
@@ -43,12 +52,13 @@ export class PgDocumentStore<T> implements DocumentStore<T> {
   }
 
   async save(partition: string, id: string, value: T, expectedVersion: number): Promise<number> {
-    await this.write(this.pool, partition, { id, value, expectedVersion });
+    await this.write(this.db, partition, { id, value, expectedVersion });
     return expectedVersion + 1;
   }
 
   async batch(partition: string, writes: readonly DocumentWrite<T>[]): Promise<void> {
-    const client = await this.pool.connect();
+    if (isClient(this.db)) return this.batchWithin(this.db, partition, writes);
+    const client = await this.db.connect();
     try {
       await client.query('begin');
       for (const w of writes) await this.write(client, partition, w);
@@ -58,6 +68,22 @@ export class PgDocumentStore<T> implements DocumentStore<T> {
       throw error;
     } finally {
       client.release();
+    }
+  }
+
+  /** All or nothing inside the client's transaction: a savepoint undoes this batch only. */
+  private async batchWithin(
+    client: pg.PoolClient,
+    partition: string,
+    writes: readonly DocumentWrite<T>[],
+  ): Promise<void> {
+    await client.query('savepoint document_batch');
+    try {
+      for (const w of writes) await this.write(client, partition, w);
+      await client.query('release savepoint document_batch');
+    } catch (error) {
+      await client.query('rollback to savepoint document_batch').catch(() => {});
+      throw error;
     }
   }
 
@@ -105,4 +131,8 @@ export class PgDocumentStore<T> implements DocumentStore<T> {
     );
     return { version: rows[0]?.version ?? 0 };
   }
+}
+
+function isClient(db: pg.Pool | pg.PoolClient): db is pg.PoolClient {
+  return 'release' in db;
 }

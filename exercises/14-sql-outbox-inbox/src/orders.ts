@@ -1,0 +1,54 @@
+import type { HandlerContext } from '@pierogi/shared';
+import {
+  AddItem,
+  FirstItemAdded,
+  ItemAdded,
+  ItemRemoved,
+  OrderSubmitted,
+  RemoveItem,
+  type ShopContext,
+  SubmitOrder,
+} from '@pierogi/shop';
+import { useSqlOutboxInbox } from './sqlOutbox.ts';
+
+/**
+ * The orders endpoint: it owns the orders, and tells the others what changed. No duplicate
+ * checks here: the inbox drops a message it has seen before the handler runs.
+ */
+export async function orders(shop: ShopContext): Promise<void> {
+  await useSqlOutboxInbox(shop);
+  // 🤔 The handlers below load and save through this. In which transaction? What if it fails?
+  const ordersOf = (_context: HandlerContext) => shop.orders;
+
+  shop.endpoint.handle(AddItem, async (message, context) => {
+    const { orderId, filling } = message.body;
+    const orders = ordersOf(context);
+    const { value, version } = await orders.load(orderId);
+    const order = value ?? { id: orderId, lines: [], submitted: false };
+    if (order.lines.includes(filling)) return; // one portion of each filling
+    order.lines.push(filling);
+    await orders.save(orderId, order, version);
+    await context.publish(ItemAdded, { orderId, filling });
+    if (order.lines.length === 1) await context.publish(FirstItemAdded, { orderId, filling });
+  });
+
+  shop.endpoint.handle(RemoveItem, async (message, context) => {
+    const { orderId, filling } = message.body;
+    const orders = ordersOf(context);
+    const { value: order, version } = await orders.load(orderId);
+    if (!order?.lines.includes(filling)) return; // nothing to remove
+    order.lines = order.lines.filter((line) => line !== filling);
+    await orders.save(orderId, order, version);
+    await context.publish(ItemRemoved, { orderId, filling });
+  });
+
+  shop.endpoint.handle(SubmitOrder, async (message, context) => {
+    const { orderId } = message.body;
+    const orders = ordersOf(context);
+    const { value: order, version } = await orders.load(orderId);
+    if (!order || order.submitted) return; // nothing to submit, or submitted already
+    order.submitted = true;
+    await orders.save(orderId, order, version);
+    await context.publish(OrderSubmitted, { orderId, items: order.lines.length });
+  });
+}

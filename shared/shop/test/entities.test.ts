@@ -1,0 +1,106 @@
+import { Chaos, PgDocumentStore } from '@pierogi/shared';
+import { useIsolation } from '@pierogi/shared/testing';
+import type pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { Entities, type Order } from '../src/entities.ts';
+
+/** `Entities.within`: the shop's documents in a SQL transaction (Postgres). */
+describe('entities within a transaction (Postgres)', () => {
+  const iso = useIsolation('entities');
+
+  async function orders(chaos?: Chaos) {
+    const store = new PgDocumentStore<Order>(iso().pool(), { table: 'entity_documents' });
+    await store.install();
+    return new Entities<Order>(store, 'orders', chaos);
+  }
+
+  async function inTransaction<R>(
+    work: (client: pg.PoolClient) => Promise<R>,
+    end: 'commit' | 'rollback',
+  ): Promise<R> {
+    const client = await iso().pool().connect();
+    try {
+      await client.query('begin');
+      const result = await work(client);
+      await client.query(end);
+      return result;
+    } finally {
+      client.release();
+    }
+  }
+
+  it('a save in a transaction that rolls back leaves nothing', async () => {
+    const all = await orders();
+    await inTransaction(async (client) => {
+      const inside = all.within(client);
+      await inside.save('rolled-back', { id: 'rolled-back', lines: ['Meat'], submitted: false }, 0);
+      expect((await inside.load('rolled-back')).value?.lines, 'seen inside').toEqual(['Meat']);
+      expect((await all.load('rolled-back')).value, 'not seen outside yet').toBeUndefined();
+    }, 'rollback');
+    expect(await all.load('rolled-back')).toEqual({ value: undefined, version: 0 });
+  });
+
+  it('a save in a transaction that commits is there for everyone', async () => {
+    const all = await orders();
+    await all.save('committed', { id: 'committed', lines: [], submitted: false }, 0);
+    await inTransaction(async (client) => {
+      const inside = all.within(client);
+      const { value, version } = await inside.load('committed');
+      await inside.save('committed', { ...(value as Order), lines: ['Mushrooms'] }, version);
+    }, 'commit');
+    expect(await all.load('committed')).toEqual({
+      value: { id: 'committed', lines: ['Mushrooms'], submitted: false },
+      version: 2,
+    });
+  });
+
+  it('a stale version fails inside the transaction too', async () => {
+    const all = await orders();
+    await all.save('stale', { id: 'stale', lines: [], submitted: false }, 0);
+    await all.save('stale', { id: 'stale', lines: ['Meat'], submitted: false }, 1);
+    await expect(
+      inTransaction(
+        (client) =>
+          all.within(client).save('stale', { id: 'stale', lines: [], submitted: false }, 1),
+        'rollback',
+      ),
+    ).rejects.toThrow(/version 2, not 1/);
+  });
+
+  it('loads and saves in a transaction still go through the chaos steps', async () => {
+    const chaos = new Chaos({ seed: 1 });
+    chaos.add({ kind: 'fail-commit', step: 'orders.save', times: 1 });
+    const all = await orders(chaos);
+    await expect(
+      inTransaction(
+        (client) =>
+          all.within(client).save('chaos', { id: 'chaos', lines: [], submitted: false }, 0),
+        'commit',
+      ),
+    ).rejects.toThrow(/orders.save failed/);
+    expect(chaos.injections.map((i) => i.step)).toEqual(['orders.save']);
+  });
+
+  it('a batch in a transaction is undone with it, and undoes only itself when it fails', async () => {
+    const store = new PgDocumentStore<{ n: number }>(iso().pool(), { table: 'entity_documents' });
+    await inTransaction(async (client) => {
+      const inside = store.within(client);
+      await inside.save('counters', 'kept', { n: 1 }, 0);
+      await expect(
+        inside.batch('counters', [
+          { id: 'a', value: { n: 1 }, expectedVersion: 0 },
+          { id: 'kept', value: { n: 2 }, expectedVersion: 5 }, // stale: the batch fails
+        ]),
+      ).rejects.toThrow(/version 1, not 5/);
+      expect((await inside.load('counters', 'a')).value, 'the failed batch left nothing').toBe(
+        undefined,
+      );
+      expect((await inside.load('counters', 'kept')).value).toEqual({ n: 1 });
+      await inside.batch('counters', [{ id: 'b', value: { n: 1 }, expectedVersion: 0 }]);
+    }, 'rollback');
+    expect((await store.load('counters', 'b')).value, 'rolled back with the transaction').toBe(
+      undefined,
+    );
+    expect((await store.load('counters', 'kept')).value).toBeUndefined();
+  });
+});
