@@ -1,0 +1,54 @@
+import {
+  AddItem,
+  ItemAdded,
+  ItemRemoved,
+  OrderSubmitted,
+  RemoveItem,
+  type ShopContext,
+  SubmitOrder,
+} from '@pierogi/shop';
+
+/** The orders endpoint: it owns the orders, and tells the others what changed. */
+export function orders(shop: ShopContext): void {
+  shop.endpoint.handle(AddItem, async (message, context) => {
+    const { orderId, filling } = message.body;
+    const { value, version } = await shop.orders.load(orderId);
+    const order = value ?? { id: orderId, lines: [], submitted: false };
+    // 🤔 Meat in the order: a copy of an AddItem applied already, or the customer asking for a
+    //    second portion? No Meat in the order: a new request, or a late copy of one applied
+    //    before the customer removed it? Every copy of a message carries its id: `message.id`.
+    if (order.lines.includes(filling)) {
+      shop.duplicate(context, `${filling} is in the order already`);
+      // It may be a retry of an attempt that stored the line and then failed to publish:
+      // publish again (billing ignores a filling it has already charged).
+      await context.publish(ItemAdded, { orderId, filling });
+      return;
+    }
+    order.lines.push(filling);
+    await shop.orders.save(orderId, order, version);
+    await context.publish(ItemAdded, { orderId, filling });
+  });
+
+  shop.endpoint.handle(RemoveItem, async (message, context) => {
+    const { orderId, filling } = message.body;
+    const { value: order, version } = await shop.orders.load(orderId);
+    // 🤔 The same question: remove one portion per RemoveItem, and only once per RemoveItem.
+    if (!order?.lines.includes(filling)) {
+      shop.duplicate(context, `${filling} is not in the order`);
+      await context.publish(ItemRemoved, { orderId, filling }); // it may never have left
+      return;
+    }
+    order.lines = order.lines.filter((line) => line !== filling);
+    await shop.orders.save(orderId, order, version);
+    await context.publish(ItemRemoved, { orderId, filling });
+  });
+
+  shop.endpoint.handle(SubmitOrder, async (message, context) => {
+    const { orderId } = message.body;
+    const { value: order, version } = await shop.orders.load(orderId);
+    if (!order || order.submitted) return; // nothing to submit, or submitted already
+    order.submitted = true;
+    await shop.orders.save(orderId, order, version);
+    await context.publish(OrderSubmitted, { orderId, items: order.lines.length });
+  });
+}

@@ -1,0 +1,79 @@
+import { deterministicId } from '@pierogi/shared';
+import {
+  AddItem,
+  type Filling,
+  FirstItemAdded,
+  ItemAdded,
+  ItemRemoved,
+  OrderSubmitted,
+  RemoveItem,
+  type ShopContext,
+  type Order as ShopOrder,
+  SubmitOrder,
+} from '@pierogi/shop';
+
+/** An event the order keeps until it is published, with the id it was given. */
+interface Pending {
+  readonly id: string;
+  readonly type: 'ItemAdded' | 'FirstItemAdded';
+  readonly body: { orderId: string; filling: Filling };
+}
+
+/** An order that can keep the events its changes caused, stored with them (👉 `outbox`). */
+interface Order extends ShopOrder {
+  outbox?: Pending[];
+}
+
+/** The orders endpoint: it owns the orders, and tells the others what changed. */
+export function orders(shop: ShopContext): void {
+  shop.endpoint.handle(AddItem, async (message, context) => {
+    const { orderId, filling } = message.body;
+    // The events of this AddItem have the same ids on every attempt: copies published again
+    // are ones billing and marketing have seen, not new ones.
+    const id = deterministicId(message.id, context.endpoint, 'ItemAdded');
+    const firstId = deterministicId(message.id, context.endpoint, 'FirstItemAdded');
+    const { value, version } = await shop.orders.load(orderId);
+    const order: Order = value ?? { id: orderId, lines: [], submitted: false };
+    if (order.processed?.includes(message.id)) {
+      shop.duplicate(context, 'this AddItem is applied already');
+      // It may be a retry of an attempt that stored the line and then failed to publish:
+      // publish again (billing ignores an ItemAdded it has applied already).
+      await context.publish(ItemAdded, { orderId, filling }, { id });
+      // 🤔 And FirstItemAdded, if this was the order's first item. Was it? The order has
+      //    changed since that attempt — other items may have come and gone.
+      return;
+    }
+    const first = order.lines.length === 0;
+    order.lines.push(filling);
+    order.processed = [...(order.processed ?? []), message.id]; // in the same write as the line
+    await shop.orders.save(orderId, order, version);
+    await context.publish(ItemAdded, { orderId, filling }, { id });
+    if (first) await context.publish(FirstItemAdded, { orderId, filling }, { id: firstId });
+  });
+
+  shop.endpoint.handle(RemoveItem, async (message, context) => {
+    const { orderId, filling } = message.body;
+    const id = deterministicId(message.id, context.endpoint, 'ItemRemoved');
+    const { value: order, version } = await shop.orders.load(orderId);
+    if (order?.processed?.includes(message.id)) {
+      shop.duplicate(context, 'this RemoveItem is applied already');
+      await context.publish(ItemRemoved, { orderId, filling }, { id }); // it may never have left
+      return;
+    }
+    const line = order?.lines.indexOf(filling) ?? -1;
+    if (!order || line === -1) return; // not in the order: nothing to take off
+    order.lines.splice(line, 1); // one portion
+    order.processed = [...(order.processed ?? []), message.id];
+    await shop.orders.save(orderId, order, version);
+    await context.publish(ItemRemoved, { orderId, filling }, { id });
+  });
+
+  shop.endpoint.handle(SubmitOrder, async (message, context) => {
+    const { orderId } = message.body;
+    const { value: order, version } = await shop.orders.load(orderId);
+    if (!order || order.submitted) return; // nothing to submit, or submitted already
+    order.submitted = true;
+    await shop.orders.save(orderId, order, version);
+    await context.publish(OrderSubmitted, { orderId, items: order.lines.length });
+  });
+}

@@ -1,0 +1,61 @@
+import { waitFor } from '@pierogi/shared/testing';
+import { AddItem, type Filling } from '@pierogi/shop';
+import { describe, expect, it } from 'vitest';
+import { fileToOpen, sendAndSettle, useShop } from './harness.ts';
+
+const ORDERS = fileToOpen('src/orders.ts');
+
+describe('11 state-derived messages', () => {
+  const shop = useShop();
+
+  /** How many orders marketing has counted as starting with this filling. */
+  const counted = async (filling: Filling) =>
+    (await shop().marketing.load('first-items')).value?.counts[filling] ?? 0;
+
+  it('a first item whose store timed out is counted, though another item got in meanwhile', async () => {
+    // The Strawberry is stored, then the answer times out: orders sees a failure and retries.
+    shop().chaos.add({
+      kind: 'timeout',
+      step: 'orders.save',
+      field: { path: 'filling', equals: 'Strawberry' },
+      times: 1,
+      delayMs: 1_000,
+    });
+    const before = { Strawberry: await counted('Strawberry'), Meat: await counted('Meat') };
+    const strawberry = await shop().endpoints.frontend.send(AddItem, {
+      orderId: 'first',
+      filling: 'Strawberry',
+    });
+    // While orders waits for that answer, the customer adds a Meat: the retry finds both.
+    await waitFor(
+      async () => (await shop().orders.load('first')).value?.lines.includes('Strawberry') ?? false,
+      { what: 'the Strawberry stored' },
+    );
+    await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'first', filling: 'Meat' }));
+    await shop().tracer.waitUntilSettled(strawberry.headers.conversationId, { timeoutMs: 15_000 });
+    const { value: order } = await shop().orders.load('first');
+    expect(order?.lines, 'the order has its Strawberry and its Meat').toEqual([
+      'Strawberry',
+      'Meat',
+    ]);
+    expect(
+      (await counted('Strawberry')) - before.Strawberry,
+      `the order started with a Strawberry and marketing never heard of it: the attempt that stored it failed before publishing FirstItemAdded, and the retry could not tell from the order (it has a Meat now) that the Strawberry was the first. Open ${ORDERS}: store the events with the change, publish them after.`,
+    ).toBe(1);
+    expect((await counted('Meat')) - before.Meat, 'the Meat was not the first item').toBe(0);
+  });
+
+  it('a second portion whose store timed out is not counted as a first item', async () => {
+    const meat = { orderId: 'second', filling: 'Meat' } as const;
+    const before = await counted('Meat');
+    await sendAndSettle(shop(), (f) => f.send(AddItem, meat));
+    shop().chaos.add({ kind: 'timeout', step: 'orders.save', messageType: 'AddItem', times: 1 });
+    await sendAndSettle(shop(), (f) => f.send(AddItem, meat));
+    const { value: order } = await shop().orders.load('second');
+    expect(order?.lines, 'the order has two portions of Meat').toEqual(['Meat', 'Meat']);
+    expect(
+      (await counted('Meat')) - before,
+      `one order that starts with Meat was counted ${(await counted('Meat')) - before} times: the retry of the second Meat published a FirstItemAdded of its own. Open ${ORDERS}: publish the events decided when the change was stored, not new ones.`,
+    ).toBe(1);
+  });
+});

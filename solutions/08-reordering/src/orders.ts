@@ -1,0 +1,56 @@
+import {
+  AddItem,
+  ItemAdded,
+  ItemRemoved,
+  OrderSubmitted,
+  RemoveItem,
+  type ShopContext,
+  SubmitOrder,
+} from '@pierogi/shop';
+
+/** The orders endpoint: it owns the orders, and tells the others what changed. */
+export function orders(shop: ShopContext): void {
+  shop.endpoint.handle(AddItem, async (message, context) => {
+    const { orderId, filling } = message.body;
+    const { value, version } = await shop.orders.load(orderId);
+    const order = value ?? { id: orderId, lines: [], submitted: false };
+    // A copy carries the id of the original; a new request (a second portion, or Meat again
+    // after a RemoveItem) has an id of its own. The lines cannot tell them apart.
+    if (order.processed?.includes(message.id)) {
+      shop.duplicate(context, 'this AddItem is applied already');
+      // It may be a retry of an attempt that stored the line and then failed to publish:
+      // publish again (billing ignores a filling it has already charged).
+      await context.publish(ItemAdded, { orderId, filling });
+      return;
+    }
+    order.lines.push(filling);
+    order.processed = [...(order.processed ?? []), message.id]; // in the same write as the line
+    await shop.orders.save(orderId, order, version);
+    await context.publish(ItemAdded, { orderId, filling });
+  });
+
+  shop.endpoint.handle(RemoveItem, async (message, context) => {
+    const { orderId, filling } = message.body;
+    const { value: order, version } = await shop.orders.load(orderId);
+    if (order?.processed?.includes(message.id)) {
+      shop.duplicate(context, 'this RemoveItem is applied already');
+      await context.publish(ItemRemoved, { orderId, filling }); // it may never have left
+      return;
+    }
+    const line = order?.lines.indexOf(filling) ?? -1;
+    if (!order || line === -1) return; // not in the order: nothing to take off
+    order.lines.splice(line, 1); // one portion
+    order.processed = [...(order.processed ?? []), message.id];
+    await shop.orders.save(orderId, order, version);
+    await context.publish(ItemRemoved, { orderId, filling });
+  });
+
+  shop.endpoint.handle(SubmitOrder, async (message, context) => {
+    const { orderId } = message.body;
+    const { value: order, version } = await shop.orders.load(orderId);
+    if (!order || order.submitted) return; // nothing to submit, or submitted already
+    order.submitted = true;
+    await shop.orders.save(orderId, order, version);
+    await context.publish(OrderSubmitted, { orderId, items: order.lines.length });
+  });
+}
