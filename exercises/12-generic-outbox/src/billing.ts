@@ -1,0 +1,37 @@
+import {
+  type Bill,
+  ItemAdded,
+  ItemRemoved,
+  OrderSubmitted,
+  PRICES,
+  type ShopContext,
+} from '@pierogi/shop';
+import { current, orderIdOf, useOutbox } from './outbox.ts';
+
+/** Billing keeps a running total per order, and sends an invoice when it is submitted. */
+export function billing(shop: ShopContext): void {
+  useOutbox(shop, shop.bills, {
+    idOf: orderIdOf,
+    initial: (message) => ({ orderId: orderIdOf(message), total: 0, items: 0 }),
+  });
+
+  shop.endpoint.handle(ItemAdded, async (message, context) => {
+    const bill = current<Bill>(context);
+    bill.total += PRICES[message.body.filling];
+    bill.items += 1;
+  });
+
+  shop.endpoint.handle(ItemRemoved, async (message, context) => {
+    const bill = current<Bill>(context);
+    bill.total -= PRICES[message.body.filling];
+    bill.items -= 1;
+  });
+
+  shop.endpoint.handle(OrderSubmitted, async (message, context) => {
+    const bill = current<Bill>(context);
+    bill.invoices = (bill.invoices ?? 0) + 1;
+    context.log.info(
+      `invoice ${bill.invoices} for order ${message.body.orderId}: ${bill.total / 100}`,
+    );
+  });
+}

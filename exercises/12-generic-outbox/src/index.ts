@@ -1,0 +1,6 @@
+import { defineShop } from '@pierogi/shop';
+import { billing } from './billing.ts';
+import { marketing } from './marketing.ts';
+import { orders } from './orders.ts';
+
+export default defineShop({ orders, billing, marketing });

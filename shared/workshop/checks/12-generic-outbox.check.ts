@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import { AddItem, RemoveItem, SubmitOrder } from '@pierogi/shop';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fileToOpen, sendAndSettle, useShop } from './harness.ts';
+
+const OUTBOX = fileToOpen('src/outbox.ts');
+
+/**
+ * The chaos of exercises 04–11, on every endpoint at once. The handlers have no deduplication of
+ * their own: each scene ends with the exact order, bill and marketing count only if the outbox
+ * middleware does its job.
+ */
+describe('12 generic outbox', () => {
+  const shop = useShop();
+  afterEach(() => shop().chaos.clear());
+
+  /** How many orders marketing has seen start with Meat. */
+  async function startedWithMeat(): Promise<number> {
+    const { value } = await shop().marketing.load('first-items');
+    return value?.counts.Meat ?? 0;
+  }
+
+  /** The order has one Meat, billed once, and marketing counted it once (from `before`). */
+  async function expectOneMeat(orderId: string, before: number, why: string): Promise<void> {
+    const { value: order } = await shop().orders.load(orderId);
+    const { value: bill } = await shop().bills.load(orderId);
+    expect(
+      order?.lines,
+      `the order has ${JSON.stringify(order?.lines)} instead of one Meat: ${why}. Open ${OUTBOX}.`,
+    ).toEqual(['Meat']);
+    expect(
+      { total: bill?.total, items: bill?.items },
+      `billing charged ${bill?.items ?? 0} item(s) for one Meat: ${why}. Open ${OUTBOX}.`,
+    ).toEqual({ total: 1_200, items: 1 });
+    const counted = (await startedWithMeat()) - before;
+    expect(
+      counted,
+      `marketing counted ${counted} order(s) starting with Meat instead of 1: ${why}. Open ${OUTBOX}.`,
+    ).toBe(1);
+  }
+
+  it('without chaos, the shop adds, removes, submits, bills and counts', async () => {
+    const before = await startedWithMeat();
+    const orderId = 'plain';
+    await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId, filling: 'Meat' }));
+    await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId, filling: 'Strawberry' }));
+    await sendAndSettle(shop(), (f) => f.send(RemoveItem, { orderId, filling: 'Strawberry' }));
+    await sendAndSettle(shop(), (f) => f.send(SubmitOrder, { orderId }));
+    await expectOneMeat(orderId, before, 'with no chaos at all');
+    const { value: order } = await shop().orders.load(orderId);
+    const { value: bill } = await shop().bills.load(orderId);
+    expect(order?.submitted, 'the order is submitted').toBe(true);
+    expect(bill?.invoices, 'one invoice').toBe(1);
+    const outbox = (order as { outbox?: Record<string, unknown> } | undefined)?.outbox;
+    expect(
+      Object.values(outbox ?? {}).filter((entry) => entry !== null),
+      `messages left in the order's outbox: dispatch them, then mark the entry null. Open ${OUTBOX}.`,
+    ).toEqual([]);
+  });
+
+  it('a delivery repeated after a crash before its ack counts once, on every endpoint', async () => {
+    for (const messageType of ['AddItem', 'ItemAdded', 'FirstItemAdded']) {
+      shop().chaos.add({ kind: 'crash', step: 'ack', messageType, times: 1 });
+    }
+    const before = await startedWithMeat();
+    await sendAndSettle(shop(), (f) =>
+      f.send(AddItem, { orderId: 'redelivered', filling: 'Meat' }),
+    );
+    await expectOneMeat(
+      'redelivered',
+      before,
+      'each endpoint handled its message twice (it crashed before the ack, the broker delivered it again); a message whose outbox entry is null is processed already',
+    );
+  });
+
+  it('every message sent twice, with one id: each counts once', async () => {
+    shop().chaos.add({ kind: 'duplicate' });
+    const before = await startedWithMeat();
+    await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'twice', filling: 'Meat' }));
+    await expectOneMeat(
+      'twice',
+      before,
+      'every message arrived twice with one id, and the second copy changed something or sent something new; a message whose outbox entry is null is processed already',
+    );
+  });
+
+  it('a late copy of an AddItem, after the RemoveItem, adds nothing', async () => {
+    const before = await startedWithMeat();
+    const id = randomUUID();
+    const orderId = 'late';
+    await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId, filling: 'Meat' }, { id }));
+    await sendAndSettle(shop(), (f) => f.send(RemoveItem, { orderId, filling: 'Meat' }));
+    await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId, filling: 'Meat' }, { id }));
+    const { value: order } = await shop().orders.load(orderId);
+    const { value: bill } = await shop().bills.load(orderId);
+    const why = `a copy of the first AddItem (id ${id}) came back after the RemoveItem and was applied again; its id is in the order's outbox`;
+    expect(order?.lines, `the Meat is back in the order: ${why}. Open ${OUTBOX}.`).toEqual([]);
+    expect({ total: bill?.total, items: bill?.items }, `the bill: ${why}. Open ${OUTBOX}.`).toEqual(
+      { total: 0, items: 0 },
+    );
+    const counted = (await startedWithMeat()) - before;
+    expect(counted, `marketing counted the order ${counted} times: ${why}.`).toBe(1);
+  });
+
+  it('the broker refuses a FirstItemAdded once: nothing is sent twice', async () => {
+    shop().chaos.add({ kind: 'fail-publish', messageType: 'FirstItemAdded', times: 1 });
+    const before = await startedWithMeat();
+    await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'refused', filling: 'Meat' }));
+    await expectOneMeat(
+      'refused',
+      before,
+      'the ItemAdded had left before the FirstItemAdded failed, and the retry sent another one, with a new id; what the handler sends must wait until the attempt is stored',
+    );
+  });
+
+  it('a store that times out after saving, on every endpoint: each message counts once', async () => {
+    for (const step of ['orders.save', 'bills.save', 'marketing.save']) {
+      shop().chaos.add({ kind: 'timeout', step, times: 1, delayMs: 10 });
+    }
+    const before = await startedWithMeat();
+    await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'timeout', filling: 'Meat' }));
+    await expectOneMeat(
+      'timeout',
+      before,
+      'each save went through, then failed to answer; from the outbox entry stored with the state, the retry knows the message is processed, and which messages to send if they may not be out yet',
+    );
+  });
+
+  it('when the order cannot be stored, nobody hears of the Strawberry', async () => {
+    const before = await startedWithMeat();
+    await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'ghost', filling: 'Meat' }));
+    shop().chaos.add({
+      kind: 'fail-commit',
+      step: 'orders.save',
+      field: { path: 'filling', equals: 'Strawberry' },
+    });
+    await sendAndSettle(shop(), (f) =>
+      f.send(AddItem, { orderId: 'ghost', filling: 'Strawberry' }),
+    );
+    await expectOneMeat(
+      'ghost',
+      before,
+      'every attempt to store the Strawberry failed, but its ItemAdded had left each time (ghost messages); send only what is stored',
+    );
+  });
+});

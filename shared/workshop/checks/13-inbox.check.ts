@@ -1,0 +1,258 @@
+import path from 'node:path';
+import {
+  ConcurrencyError,
+  capture,
+  type DocumentStrategy,
+  type DocumentStrategyOptions,
+  type EntityDocument,
+  type Envelope,
+  entity,
+  type InboxStore,
+  MemoryDocumentStore,
+  MemoryInbox,
+  newMessageId,
+} from '@pierogi/shared';
+import {
+  type ExploreOptions,
+  exploreInterleavings,
+  formatExecution,
+  stepwise,
+} from '@pierogi/shared/testing';
+import { AddItem, RemoveItem, SubmitOrder } from '@pierogi/shop';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ROOT } from '../src/exercises.ts';
+import { fileToOpen, sendAndSettle, useShop } from './harness.ts';
+
+const STRATEGY = fileToOpen('src/outboxInbox.ts');
+
+type Counter = { items: number };
+type OutboxInboxClass = new (
+  options: DocumentStrategyOptions<Counter> & { readonly inbox: InboxStore },
+) => DocumentStrategy<Counter>;
+
+/** What two copies of one message share in an exploration: the stores, and what was sent. */
+interface Stores {
+  readonly documents: MemoryDocumentStore<EntityDocument<Counter>>;
+  readonly inbox: MemoryInbox;
+  /** Ids of the messages dispatched, in order. */
+  readonly sent: string[];
+  /** What a receiver deduplicating by id processed. */
+  readonly downstream: string[];
+  /** Copies that lost every race they ran and gave up (a real delivery is retried later). */
+  gaveUp: number;
+}
+
+const MESSAGE: Envelope = {
+  id: 'add-item-1',
+  type: 'AddItem',
+  body: { orderId: 'o-1', filling: 'Meat' },
+  headers: {
+    conversationId: 'c-1',
+    causationId: undefined,
+    sendingEndpoint: 'frontend',
+    sentAt: '2026-01-01T00:00:00.000Z',
+    deliveryCount: 1,
+    custom: {},
+  },
+};
+
+/**
+ * Two copies of one AddItem through the exercise's `OutboxInbox`, over in-memory stores, for the
+ * interleaving explorer: each step of the class (load, check-inbox, commit, dispatch, mark-inbox,
+ * cleanup) is a point where the other copy may go first, or where this copy may crash and start
+ * over. The handler adds one item and sends one ItemAdded, with a new id each time it runs.
+ */
+function twoCopies(OutboxInbox: OutboxInboxClass, crashes: number): ExploreOptions<Stores> {
+  const copy = stepwise<Stores>(async (stores, steps) => {
+    const strategy = new OutboxInbox({
+      store: stores.documents,
+      inbox: stores.inbox,
+      locate: () => ({ partition: 'orders', id: 'o-1' }),
+      initial: () => ({ items: 0 }),
+      steps,
+      maxConflicts: 1,
+    }).dispatchTo(async (operations) => {
+      for (const { message } of operations) {
+        stores.sent.push(message.id);
+        if (!stores.downstream.includes(message.id)) stores.downstream.push(message.id);
+      }
+    });
+    const delivery = { message: MESSAGE, items: new Map<string | symbol, unknown>() };
+    try {
+      await strategy.handle(delivery, async () => {
+        entity<Counter>(delivery).state.items++;
+        capture(delivery, {
+          message: { ...MESSAGE, id: newMessageId(), type: 'ItemAdded' },
+          destination: { kind: 'publish', type: 'ItemAdded' },
+        });
+      });
+    } catch (error) {
+      if (!(error instanceof ConcurrencyError)) throw error;
+      stores.gaveUp++;
+    }
+  });
+  const done = (s: Stores) => s.gaveUp > 0; // a copy gave up: its retry is not explored
+  const stored = async (s: Stores) => (await s.documents.load('orders', 'o-1')).value;
+  return {
+    stores: () => ({
+      documents: new MemoryDocumentStore(),
+      inbox: new MemoryInbox(),
+      sent: [],
+      downstream: [],
+      gaveUp: 0,
+    }),
+    actors: [
+      { name: 'copy 1', run: copy },
+      { name: 'copy 2', run: copy, crashes: false },
+    ],
+    maxFailures: crashes,
+    invariants: [
+      {
+        name: 'the AddItem is applied at most once',
+        holds: async (s) => ((await stored(s))?.state.items ?? 0) <= 1,
+      },
+      {
+        name: 'the AddItem is applied',
+        holds: async (s) => done(s) || (await stored(s))?.state.items === 1,
+      },
+      {
+        name: 'the receiver gets one ItemAdded (new ids would make it two)',
+        holds: (s) => s.downstream.length <= 1,
+      },
+      {
+        name: 'the receiver gets the ItemAdded (no lost message)',
+        holds: (s) => done(s) || s.downstream.length === 1,
+      },
+      {
+        name: 'no outbox entry left in the document',
+        holds: async (s) => done(s) || Object.keys((await stored(s))?.outbox ?? {}).length === 0,
+      },
+    ],
+  };
+}
+
+async function exerciseClass(): Promise<OutboxInboxClass> {
+  const module = (await import(path.join(ROOT, STRATEGY))) as { OutboxInbox: OutboxInboxClass };
+  return module.OutboxInbox;
+}
+
+describe('13 inbox', () => {
+  const shop = useShop();
+  afterEach(() => shop().chaos.clear());
+
+  /** How many orders marketing has seen start with Meat. */
+  async function startedWithMeat(): Promise<number> {
+    const { value } = await shop().marketing.load('first-items');
+    return value?.counts.Meat ?? 0;
+  }
+
+  /** The outbox entries an entity's document still has. */
+  function entriesOf(doc: object | undefined): string[] {
+    return Object.keys((doc as { outbox?: Record<string, unknown> } | undefined)?.outbox ?? {});
+  }
+
+  /** The order has one Meat, billed once, and marketing counted it once (from `before`). */
+  async function expectOneMeat(orderId: string, before: number, why: string): Promise<void> {
+    const { value: order } = await shop().orders.load(orderId);
+    const { value: bill } = await shop().bills.load(orderId);
+    const counted = (await startedWithMeat()) - before;
+    expect(
+      order?.lines,
+      `the order has ${JSON.stringify(order?.lines)} instead of one Meat: ${why}. Open ${STRATEGY}.`,
+    ).toEqual(['Meat']);
+    expect(
+      { total: bill?.total ?? 0, items: bill?.items ?? 0, counted },
+      `billing charged ${bill?.items ?? 0} item(s) and marketing counted ${counted} order(s) for one Meat: ${why}. Open ${STRATEGY}.`,
+    ).toEqual({ total: 1_200, items: 1, counted: 1 });
+  }
+
+  it('without chaos the documents keep no trace of the messages they processed', async () => {
+    const before = await startedWithMeat();
+    const orderId = 'plain';
+    await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId, filling: 'Meat' }));
+    await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId, filling: 'Strawberry' }));
+    await sendAndSettle(shop(), (f) => f.send(RemoveItem, { orderId, filling: 'Strawberry' }));
+    await sendAndSettle(shop(), (f) => f.send(SubmitOrder, { orderId }));
+    await expectOneMeat(orderId, before, 'with no chaos at all');
+    const { value: order } = await shop().orders.load(orderId);
+    const { value: bill } = await shop().bills.load(orderId);
+    const { value: firstItems } = await shop().marketing.load('first-items');
+    expect(bill?.invoices, 'one invoice').toBe(1);
+    expect(
+      [...entriesOf(order), ...entriesOf(bill), ...entriesOf(firstItems)],
+      `outbox entries left in the documents. Open ${STRATEGY}.`,
+    ).toEqual([]);
+  });
+
+  it('two copies of one message, in every order of their steps: applied once, sent once', async () => {
+    const result = await exploreInterleavings(twoCopies(await exerciseClass(), 0));
+    expect(
+      result.ok,
+      `${formatExecution(result)}\nWhatever the order of the two copies' steps, the document or the inbox must say that the message was processed. A copy that checks the inbox before loading can find nothing there, then load the document after the other copy removed its entry; and an entry removed before the inbox is marked leaves a moment when neither says it. Open ${STRATEGY}: load, then check the inbox; mark the inbox, then remove the entry.`,
+    ).toBe(true);
+  });
+
+  it('a copy overtaken between the inbox and the load by the other copy adds nothing', async () => {
+    // Both copies arrive at once; the first to reach the step `load` waits there.
+    shop().chaos.add({ kind: 'duplicate', messageType: 'AddItem', times: 1 });
+    shop().chaos.add({
+      kind: 'delay',
+      step: 'load',
+      messageType: 'AddItem',
+      times: 1,
+      delayMs: 3_000, // the other copy needs some 50 ms: room for a busy machine
+    });
+    const before = await startedWithMeat();
+    await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'overtaken', filling: 'Meat' }));
+    await expectOneMeat(
+      'overtaken',
+      before,
+      'one copy found nothing in the inbox and waited; the other copy did everything meanwhile, removed its outbox entry included; the first one then loaded an order that said nothing about the message, and applied it again. Load first, then check the inbox',
+    );
+  });
+
+  it('a crash after marking the inbox, before the dispatch, loses nothing', async () => {
+    shop().chaos.add({ kind: 'crash', step: 'dispatch', messageType: 'AddItem', times: 1 });
+    const before = await startedWithMeat();
+    await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'lost', filling: 'Meat' }));
+    await expectOneMeat(
+      'lost',
+      before,
+      'the inbox said the AddItem was processed, but the process crashed before its messages left, and the retry believed the inbox (lost messages). Mark the inbox after the dispatch',
+    );
+  });
+
+  it('a crash after the dispatch, before marking the inbox, applies nothing twice', async () => {
+    shop().chaos.add({ kind: 'crash', step: 'mark-inbox', messageType: 'AddItem', times: 1 });
+    const before = await startedWithMeat();
+    await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'unmarked', filling: 'Meat' }));
+    await expectOneMeat(
+      'unmarked',
+      before,
+      'the process crashed before the inbox was marked; if the outbox entry was removed already, nothing says the message was processed, and the retry applies it again. Remove the entry after marking the inbox',
+    );
+  });
+
+  it('a crash after marking the inbox, before removing the entry, leaves no entry behind', async () => {
+    shop().chaos.add({ kind: 'crash', step: 'cleanup', messageType: 'AddItem', times: 1 });
+    const before = await startedWithMeat();
+    await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'leftover', filling: 'Meat' }));
+    const { value: order } = await shop().orders.load('leftover');
+    expect(
+      entriesOf(order),
+      `the process crashed between marking the inbox and removing the AddItem's outbox entry; the retry found the id in the inbox and stopped, and the entry stays in the order for ever. Open ${STRATEGY}: on the duplicate path, remove an entry left behind.`,
+    ).toEqual([]);
+    await expectOneMeat('leftover', before, 'after a crash before the cleanup');
+  });
+
+  it('two copies, and a crash at any step of one: every execution keeps every invariant', async () => {
+    const result = await exploreInterleavings({
+      ...twoCopies(await exerciseClass(), 1),
+      maxExecutions: 1_000_000,
+    });
+    expect(
+      result.ok,
+      `${formatExecution(result)}\nFollow the trace in ${STRATEGY}: load, then check the inbox; dispatch, then mark the inbox, then remove the entry; a duplicate removes an entry left behind.`,
+    ).toBe(true);
+  }, 60_000);
+});

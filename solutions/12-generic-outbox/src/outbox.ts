@@ -1,0 +1,69 @@
+import {
+  captureOutgoing,
+  type Envelope,
+  type HandlerContext,
+  type OutgoingOperation,
+  startCapturing,
+} from '@pierogi/shared';
+import type { Entities, ShopContext } from '@pierogi/shop';
+
+/**
+ * Kept in the entity's document, by incoming message id:
+ *   absent — not processed;
+ *   a list — processed, and these messages may not be out yet;
+ *   null   — processed, and its messages are out.
+ */
+export type Outbox = Record<string, OutgoingOperation[] | null>;
+
+/** Which entity a message is about, and its state before the first message. */
+export interface EntityOf<T> {
+  readonly idOf: (message: Envelope) => string;
+  readonly initial: (message: Envelope) => T;
+}
+
+const STATE = Symbol('the state the handler works on');
+
+/** The state of the entity the message is about: change it in place, the outbox stores it. */
+export function current<T>(context: HandlerContext): T {
+  const state = context.items.get(STATE);
+  if (state === undefined) throw new Error('no state: is the outbox installed on this endpoint?');
+  return state as T;
+}
+
+/**
+ * Installs the outbox on the endpoint: each handler runs on the state of one entity, loaded
+ * before it and stored after it, and what it sends leaves only once the state is stored.
+ */
+export function useOutbox<T>(shop: ShopContext, entities: Entities<T>, entity: EntityOf<T>): void {
+  shop.endpoint.use({
+    incoming: async (context, next) => {
+      const { message } = context;
+      const id = entity.idOf(message);
+      const { value, version } = await entities.load(id);
+      const doc = (value ?? entity.initial(message)) as T & { outbox?: Outbox };
+      let messages = doc.outbox?.[message.id];
+      if (messages === null) {
+        shop.duplicate(context, 'its messages are out already');
+        return;
+      }
+      let stored = version;
+      if (messages === undefined) {
+        messages = startCapturing(context);
+        context.items.set(STATE, doc);
+        await next();
+        doc.outbox = { ...doc.outbox, [message.id]: messages };
+        stored = await entities.save(id, doc, version); // the state and its messages, together
+      }
+      await shop.endpoint.dispatch(messages); // with their stored ids
+      doc.outbox = { ...doc.outbox, [message.id]: null };
+      await entities.save(id, doc, stored);
+    },
+    // A message the handler sends is kept in the capture list instead of leaving.
+    outgoing: captureOutgoing,
+  });
+}
+
+/** The order a message of the shop is about. */
+export function orderIdOf(message: Envelope): string {
+  return (message.body as { orderId: string }).orderId;
+}
