@@ -1,5 +1,5 @@
 import { Chaos, PgDocumentStore } from '@pierogi/shared';
-import { useIsolation } from '@pierogi/shared/testing';
+import { useIsolation, waitFor } from '@pierogi/shared/testing';
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { Entities, type Order } from '../src/entities.ts';
@@ -52,6 +52,43 @@ describe('entities within a transaction (Postgres)', () => {
       value: { id: 'committed', lines: ['Mushrooms'], submitted: false },
       version: 2,
     });
+  });
+
+  it('a load in a transaction holds the document: a second transaction waits, then sees the change', async () => {
+    const all = await orders();
+    await all.save('busy', { id: 'busy', lines: [], submitted: false }, 0);
+    const first = await iso().pool().connect();
+    const second = await iso().pool().connect();
+    try {
+      await first.query('begin');
+      await second.query('begin');
+      const { value, version } = await all.within(first).load('busy');
+      const { rows } = await second.query<{ pid: number }>('select pg_backend_pid() as pid');
+      const waiting = all.within(second).load('busy');
+      await waitFor(
+        async () => {
+          const { rows: state } = await iso()
+            .pool()
+            .query<{ wait_event_type: string | null }>(
+              'select wait_event_type from pg_stat_activity where pid = $1',
+              [rows[0]?.pid],
+            );
+          return state[0]?.wait_event_type === 'Lock';
+        },
+        { what: 'the second load to wait for the first transaction' },
+      );
+      await all.within(first).save('busy', { ...(value as Order), lines: ['Meat'] }, version);
+      await first.query('commit');
+      // Without the lock it would have read version 1 and failed its save with a conflict.
+      expect(await waiting).toEqual({
+        value: { id: 'busy', lines: ['Meat'], submitted: false },
+        version: 2,
+      });
+      await second.query('commit');
+    } finally {
+      first.release();
+      second.release();
+    }
   });
 
   it('a stale version fails inside the transaction too', async () => {

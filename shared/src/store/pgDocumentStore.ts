@@ -21,11 +21,18 @@ export class PgDocumentStore<T> implements DocumentStore<T> {
   constructor(
     private readonly db: pg.Pool | pg.PoolClient,
     private readonly options: { table?: string; maxDocumentBytes?: number } = {},
+    private readonly lockOnLoad = false,
   ) {}
 
-  /** The same table, read and written through `client`, in the transaction it has open. */
+  /**
+   * The same table, read and written through `client`, in the transaction it has open. A load
+   * there locks the row until the transaction ends (`for update`): handlers of the same document
+   * wait for each other instead of failing each other's version check — with one busy document
+   * (a counter for the whole shop) and several messages at a time, those failures would use up
+   * a message's retries.
+   */
   within(client: pg.PoolClient): PgDocumentStore<T> {
-    return new PgDocumentStore<T>(client, this.options);
+    return new PgDocumentStore<T>(client, this.options, true);
   }
 
   private get table(): string {
@@ -44,7 +51,7 @@ export class PgDocumentStore<T> implements DocumentStore<T> {
 
   async load(partition: string, id: string): Promise<Versioned<T | undefined>> {
     const { rows } = await this.db.query<{ body: T; version: number }>(
-      `select body, version from ${this.table} where partition = $1 and id = $2`,
+      `select body, version from ${this.table} where partition = $1 and id = $2${this.lockOnLoad ? ' for update' : ''}`,
       [partition, id],
     );
     const row = rows[0];

@@ -1,0 +1,325 @@
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ChaosRule } from '@pierogi/shared';
+import { closedPort, type Isolation, isolate, runCommand, waitFor } from '@pierogi/shared/testing';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { ShopPart } from '../src/runShop.ts';
+import type { ShopTree } from '../src/tree.ts';
+import {
+  differences,
+  expectedAfter,
+  expectedFirstFillings,
+  type PlannedOrder,
+  planOrders,
+} from './system/customers.ts';
+import { type DriveResult, drive, look } from './system/drive.ts';
+import { errorQueue, type InFlight, inFlight, marketingCounts, total } from './system/inFlight.ts';
+import { ShopProcess } from './system/shopProcess.ts';
+
+/**
+ * The system test of the reference shop (the highest-numbered solution): every endpoint in an OS
+ * process of its own, hundreds of orders through the HTTP API, every chaos rule on in every
+ * process, and one endpoint process killed with SIGKILL and started again halfway. In the end
+ * every order, every bill and marketing's statistics must be exactly right.
+ *
+ *   SYSTEM_SEED=7 pnpm exec vitest run shared/shop/test/system.test.ts
+ *
+ * Settings: SYSTEM_SEED (the plan of orders, the chaos and what gets killed), SYSTEM_ORDERS,
+ * SYSTEM_CUSTOMERS (at once), SYSTEM_KILL (orders, billing, marketing or frontend),
+ * SYSTEM_TREE (another tree, e.g. solutions/07-lost-messages).
+ */
+
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const SEED = Number(process.env.SYSTEM_SEED ?? 1);
+const ORDERS = Number(process.env.SYSTEM_ORDERS ?? 300);
+const CUSTOMERS = Number(process.env.SYSTEM_CUSTOMERS ?? 15);
+const TREE = process.env.SYSTEM_TREE ?? latestSolution();
+const ENDPOINTS = ['orders', 'billing', 'marketing'] as const;
+
+/** The reference shop: the solution with the highest number. */
+function latestSolution(): string {
+  const solutions = path.join(ROOT, 'solutions');
+  const latest = readdirSync(solutions, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && /^\d\d-/.test(e.name))
+    .filter((e) => existsSync(path.join(solutions, e.name, 'src/index.ts')))
+    .map((e) => e.name)
+    .sort()
+    .at(-1);
+  if (!latest) throw new Error('there is no solution to test');
+  return `solutions/${latest}`;
+}
+
+/** Every kind of trouble the chaos monkey knows but crashing (the SIGKILL is the real one). */
+function chaosFor(part: ShopPart): ChaosRule[] {
+  const outgoing: ChaosRule[] = [
+    { kind: 'duplicate', rate: 0.05 },
+    { kind: 'delay', rate: 0.05, delayMs: 150 },
+    { kind: 'fail-publish', rate: 0.03 },
+  ];
+  if (part === 'frontend') return outgoing;
+  // The steps of the document store and of the SQL outbox; a process meets only some of them.
+  const steps = ['orders.save', 'bills.save', 'marketing.save', 'commit', 'dispatch'];
+  return [
+    ...outgoing,
+    { kind: 'drop-then-redeliver', rate: 0.03 },
+    ...steps.flatMap((step): ChaosRule[] => [
+      { kind: 'fail-commit', step, rate: 0.03 },
+      { kind: 'timeout', step, rate: 0.03, delayMs: 50 },
+    ]),
+  ];
+}
+
+describe('the reference shop as a system', () => {
+  let iso: Isolation | undefined;
+  let logDir = '';
+  const processes = new Map<ShopPart, ShopProcess>();
+  /** The queues the processes declared (and one exchange, which counting skips). */
+  const declared = new Set<string>();
+
+  beforeAll(async () => {
+    iso = await isolate({
+      label: 'system',
+      amqpUrl: inject('amqpUrl'),
+      databaseUrl: inject('databaseUrl'),
+    });
+    logDir = mkdtempSync(path.join(tmpdir(), 'pierogi-system-'));
+  });
+
+  afterAll(async () => {
+    for (const p of processes.values()) if (p.running) await p.stop('SIGKILL');
+    await iso?.cleanup();
+  });
+
+  it('ends with every order, bill and marketing count exactly right, through chaos and a SIGKILL', async () => {
+    const isolation = iso;
+    if (!isolation) throw new Error('no isolation');
+    const started = Date.now();
+    const tree = (
+      (await import(path.join(ROOT, TREE, 'src/index.ts'))) as {
+        default: ShopTree;
+      }
+    ).default;
+    const endpoints = ENDPOINTS.filter((part) => tree[part]);
+    const victim = (process.env.SYSTEM_KILL ?? endpoints[SEED % endpoints.length]) as ShopPart;
+    const port = await closedPort();
+    const parts: ShopPart[] = [...endpoints, 'frontend'];
+    for (const [index, part] of parts.entries()) {
+      processes.set(
+        part,
+        new ShopProcess({
+          part,
+          root: ROOT,
+          logFile: path.join(logDir, `${part}.log`),
+          onDeclare: (name) => {
+            declared.add(name);
+            isolation.track(name);
+          },
+          env: {
+            SHOP_TREE: TREE,
+            SHOP_SCHEMA: isolation.schema,
+            SHOP_PREFIX: `${isolation.prefix}.`,
+            AMQP_URL: isolation.amqpUrl,
+            DATABASE_URL: isolation.databaseUrl,
+            PORT: String(port),
+            CHAOS_SEED: String(SEED * 100 + index * 10),
+            CHAOS_RULES: JSON.stringify(chaosFor(part)),
+          },
+        }),
+      );
+    }
+    const get = (part: ShopPart) => processes.get(part) as ShopProcess;
+    // One after the other: the endpoints' queues and subscriptions exist before the first
+    // request, and the processes do not race to create the same tables.
+    for (const part of parts) await get(part).start();
+    const frontend = get('frontend');
+    const url = () => frontend.url ?? `http://127.0.0.1:${port}`;
+    const ready = Date.now();
+
+    // Halfway, the victim dies without a chance to finish anything, and comes back.
+    const plan = planOrders(SEED, ORDERS);
+    let kill: Promise<KillReport> | undefined;
+    const driven = await drive(plan, {
+      url,
+      concurrency: CUSTOMERS,
+      runId: isolation.id,
+      stepTimeoutMs: 20_000,
+      stopAfterStuck: 5,
+      onOrderDone: (done) => {
+        if (kill || done < ORDERS * 0.4) return;
+        kill = killAndRestart(get(victim), done);
+        kill.catch(() => {}); // awaited below, once the customers are done
+      },
+    });
+    const report = await kill;
+    const drivenAt = Date.now();
+
+    // Then: nothing left in flight, and everything exactly as the customers left it.
+    const placed = plan.slice(0, driven.placed);
+    const inFlightNow = () =>
+      inFlight(isolation.amqpUrl, isolation.pool(), `${isolation.prefix}.`, [...declared]);
+    let problems: string[] = [];
+    let lastInFlight: InFlight | undefined;
+    let idleButWrong = 0;
+    const settled = await waitFor(
+      async () => {
+        lastInFlight = await inFlightNow();
+        if (total(lastInFlight) > 0) return false;
+        problems = await endProblems(placed, driven, url(), isolation, Boolean(tree.marketing));
+        lastInFlight = await inFlightNow();
+        if (total(lastInFlight) > 0) return false;
+        // Nothing is left that could change it: no need to wait for the deadline.
+        if (problems.length > 0 && lastInFlight.countsUnacked) idleButWrong++;
+        return problems.length === 0 || idleButWrong >= 3;
+      },
+      { timeoutMs: 30_000, what: 'the shop to settle' },
+    ).then(
+      () => true,
+      () => false,
+    );
+    const settledAt = Date.now();
+
+    // Every process stops cleanly when asked.
+    const stops: string[] = [];
+    for (const p of processes.values()) {
+      const exit = await p.stop('SIGTERM');
+      if (exit.code !== 0 || exit.forced) {
+        stops.push(
+          `${p.part} did not exit cleanly on SIGTERM (${exit.forced ? 'killed after 15 s' : `exit ${exit.signal ?? exit.code}`})`,
+        );
+      }
+    }
+    const errors = await errorQueue(isolation.amqpUrl, `${isolation.prefix}.error`);
+
+    const summary = [
+      `System test of ${TREE}, seed ${SEED}: ${driven.placed} of ${ORDERS} orders by ${CUSTOMERS} customers at once`,
+      `  started in ${ready - started} ms; orders placed in ${drivenAt - ready} ms; settled ${settled ? `in ${settledAt - drivenAt} ms` : 'NOT within 30 s'}; total ${Date.now() - started} ms`,
+      `  ${driven.requests} requests; retried: ${[...driven.retried].map(([s, n]) => `${n}× ${s}`).join(', ') || 'none'}`,
+      report
+        ? `  ${victim} (pid ${report.pid}) killed with SIGKILL after ${report.afterOrders} orders, ready again in ${report.restartMs} ms`
+        : `  ${victim} was never killed`,
+      '  chaos injections:',
+      ...[...processes.values()].map(
+        (p) =>
+          `    ${p.part.padEnd(9)} ${[...p.injections].map(([k, n]) => `${n}× ${k}`).join(', ') || 'none'}`,
+      ),
+    ].join('\n');
+    console.log(summary);
+
+    const failures = [
+      ...(report ? [] : [`${victim} was never killed: too few orders got done`]),
+      ...driven.stuck.map((s) => `customer stuck on ${s.orderId} at ${s.step}: ${s.problem}`),
+      ...problems,
+      ...(settled ? [] : [`still in flight after 30 s: ${describeInFlight(lastInFlight)}`]),
+      ...errors.map((e) => `in the error queue: ${e}`),
+      ...stops,
+    ];
+    if (failures.length > 0) {
+      const logs = [...processes.values()].map(
+        (p) =>
+          `  ${p.part} (#${p.incarnation}; whole log: ${path.join(logDir, `${p.part}.log`)}):\n${p.lastLines(25)}`,
+      );
+      expect.fail(
+        [
+          summary,
+          '',
+          `${failures.length} thing(s) are wrong:`,
+          ...failures.slice(0, 40).map((f) => `  - ${f}`),
+          ...(failures.length > 40 ? [`  … and ${failures.length - 40} more`] : []),
+          '',
+          'last log lines:',
+          ...logs,
+        ].join('\n'),
+      );
+    }
+    rmSync(logDir, { recursive: true, force: true });
+  }, 300_000);
+});
+
+describe('a part of the shop in a process of its own', () => {
+  it('refuses bad settings with a message that names them', async () => {
+    const { code, output } = await runCommand(
+      process.execPath,
+      ['--import', 'tsx', 'shared/shop/src/process.ts'],
+      {
+        cwd: ROOT,
+        env: {
+          SHOP_TREE: TREE,
+          SHOP_PARTS: 'orders,kitchen',
+          CHAOS_RULES: '[{"kind":"explode"}]',
+          LOG_LEVEL: 'info',
+        },
+      },
+    );
+    expect(code, output).toBe(1);
+    expect(output).toContain('SHOP_PARTS.1');
+    expect(output).toContain('CHAOS_RULES.0.kind');
+  });
+});
+
+interface KillReport {
+  readonly pid: number | undefined;
+  readonly afterOrders: number;
+  readonly restartMs: number;
+}
+
+async function killAndRestart(victim: ShopProcess, afterOrders: number): Promise<KillReport> {
+  const pid = victim.pid;
+  const killed = Date.now();
+  await victim.stop('SIGKILL');
+  // A chaos seed of its own: the new process does not replay the first one's injections.
+  await victim.start({ CHAOS_SEED: String(SEED * 100 + 99) });
+  return { pid, afterOrders, restartMs: Date.now() - killed };
+}
+
+/** Every way the shop's end state differs from what the customers did; [] if none. */
+async function endProblems(
+  placed: readonly PlannedOrder[],
+  driven: DriveResult,
+  url: string,
+  isolation: Isolation,
+  hasMarketing: boolean,
+): Promise<string[]> {
+  const problems: string[] = [];
+  let next = 0;
+  const reader = async () => {
+    for (let order = placed[next++]; order; order = placed[next++]) {
+      const expected = expectedAfter(order.steps, driven.accepted.get(order.orderId) ?? 0);
+      const observed = await look(order.orderId, url);
+      if (!observed) {
+        problems.push(`${order.orderId}: GET /api/orders/${order.orderId} did not answer 200`);
+        continue;
+      }
+      const wrong = differences(expected, observed);
+      if (wrong.length > 0) problems.push(`${order.orderId}: ${wrong.join('; ')}`);
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, reader));
+  problems.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  if (!hasMarketing) {
+    problems.push('the tree has no marketing endpoint, so nobody counts first fillings');
+    return problems;
+  }
+  const expected = expectedFirstFillings(
+    placed.filter((order) => (driven.accepted.get(order.orderId) ?? 0) > 0),
+  );
+  const counted = await marketingCounts(isolation.pool());
+  for (const filling of new Set([...Object.keys(expected), ...Object.keys(counted)])) {
+    const want = expected[filling as keyof typeof expected] ?? 0;
+    const got = counted[filling] ?? 0;
+    if (want !== got) {
+      problems.push(`marketing counted ${got} order(s) starting with ${filling}, expected ${want}`);
+    }
+  }
+  return problems;
+}
+
+function describeInFlight(state: InFlight | undefined): string {
+  if (!state) return 'unknown';
+  const queues = Object.entries(state.queues)
+    .filter(([, n]) => n > 0)
+    .map(([q, n]) => `${n} in ${q}`);
+  if (state.outboxRows > 0) queues.push(`${state.outboxRows} outbox row(s)`);
+  return queues.join(', ') || 'nothing';
+}
