@@ -1,9 +1,9 @@
-import {
-  type DocumentStore,
-  type Envelope,
+import type {
+  DocumentStore,
+  Envelope,
   PgDocumentStore,
-  type StepHook,
-  type Versioned,
+  StepHook,
+  Versioned,
 } from '@pierogi/shared';
 import type pg from 'pg';
 import type { Filling } from './contracts.ts';
@@ -14,7 +14,10 @@ export interface Order {
   /** One entry per portion, in the order they were added. */
   lines: Filling[];
   submitted: boolean;
-  /** Ids of the messages applied to this order, for exercises that remember them. */
+  /**
+   * Ids of the messages applied to this order, for exercises that remember them by hand. (A
+   * library strategy keeps its own `processed` beside the state, not in it: see strategyStore.)
+   */
   processed?: string[];
 }
 
@@ -78,10 +81,11 @@ export class Entities<T> {
    * the chaos monkey's steps): they commit or roll back with everything else in it.
    */
   within(client: pg.PoolClient): Entities<T> {
-    if (!(this.store instanceof PgDocumentStore)) {
+    const store = this.store as Partial<Pick<PgDocumentStore<T>, 'within'>>;
+    if (typeof store.within !== 'function') {
       throw new Error(`the ${this.kind} are not in Postgres: they cannot join a SQL transaction`);
     }
-    return new Entities<T>(this.store.within(client), this.kind, this.steps, this.current);
+    return new Entities<T>(store.within(client), this.kind, this.steps, this.current);
   }
 
   private step<R>(name: string, work: () => Promise<R>): Promise<R> {

@@ -76,6 +76,9 @@ const ROUTES = { AddItem: 'orders', RemoveItem: 'orders', SubmitOrder: 'orders' 
 export async function runShop(options: RunShopOptions): Promise<RunningShop> {
   const logger = options.logger ?? createLogger();
   const schema = options.schema ?? 'shop';
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(schema)) {
+    throw new Error(`schema ${JSON.stringify(schema)}: use letters, digits and "_" only`);
+  }
   const admin = new pg.Client({ connectionString: options.databaseUrl });
   await admin.connect();
   try {
@@ -198,11 +201,21 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
     intents,
     pool,
     async close() {
-      await app?.close();
-      for (const e of Object.values(endpoints)) await e.stop();
-      for (const stop of closing) await stop();
-      await transport.close();
-      await pool.end();
+      // Each step runs even when one before it failed; the first failure is thrown at the end.
+      const failures: unknown[] = [];
+      const attempt = async (step: () => Promise<unknown> | undefined) => {
+        try {
+          await step();
+        } catch (error) {
+          failures.push(error);
+        }
+      };
+      await attempt(() => app?.close());
+      for (const e of Object.values(endpoints)) await attempt(() => e.stop());
+      for (const stop of closing) await attempt(stop);
+      await attempt(() => transport.close());
+      await attempt(() => pool.end());
+      if (failures.length > 0) throw failures[0];
     },
   };
 }

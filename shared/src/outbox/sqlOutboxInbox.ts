@@ -80,6 +80,7 @@ export class SqlOutboxInbox {
     const messageId = context.message.id;
     const client = await this.pool.connect();
     let committed = false;
+    let broken: Error | undefined;
     let duplicate = false;
     let captured: OutgoingOperation[] = [];
     try {
@@ -110,14 +111,18 @@ export class SqlOutboxInbox {
         committed = true;
       }
     } catch (error) {
-      if (!committed) await client.query('rollback').catch(() => {});
+      if (!committed) broken = await rollback(client);
       throw error;
     } finally {
       context.items.delete(TRANSACTION);
-      client.release();
+      client.release(broken); // a connection that could not roll back is closed, not reused
     }
     if (duplicate) {
-      this.onDuplicate?.(context);
+      try {
+        this.onDuplicate?.(context);
+      } catch {
+        // A report, nothing more: it must not stand between the copy and its pending messages.
+      }
       // Processed before; its messages may still be waiting if that attempt died after its
       // commit. Sent with a connection of its own, once this one is back in the pool: holding
       // two at a time, a burst of duplicates could take every connection and wait forever.
@@ -234,6 +239,7 @@ export class SqlOutboxInbox {
     const endpoint = this.endpoint;
     if (!endpoint) throw new Error('call use(endpoint) before dispatching');
     const client = await this.pool.connect();
+    let broken: Error | undefined;
     try {
       await client.query('begin');
       const { rows } = await client.query<{ operation: OutgoingOperation }>(
@@ -245,10 +251,10 @@ export class SqlOutboxInbox {
       await client.query('commit');
       return rows.length;
     } catch (error) {
-      await client.query('rollback').catch(() => {});
+      broken = await rollback(client);
       throw error;
     } finally {
-      client.release();
+      client.release(broken);
     }
   }
 }
@@ -256,4 +262,14 @@ export class SqlOutboxInbox {
 /** A string as a Postgres literal, for the statements sent several at a time. */
 function literal(value: string): string {
   return pg.escapeLiteral(value);
+}
+
+/** Rolls back; the error if that failed too (the connection is then unusable). */
+async function rollback(client: pg.PoolClient): Promise<Error | undefined> {
+  try {
+    await client.query('rollback');
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
 }

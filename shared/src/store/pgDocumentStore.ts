@@ -18,10 +18,13 @@ import {
  * roll back with it.
  */
 export class PgDocumentStore<T> implements DocumentStore<T> {
+  /** The client of a transaction (from {@link within}), or undefined: the pool. */
+  private transaction: pg.PoolClient | undefined;
+  private savepoints = 0;
+
   constructor(
-    private readonly db: pg.Pool | pg.PoolClient,
+    private readonly db: pg.Pool,
     private readonly options: { table?: string; maxDocumentBytes?: number } = {},
-    private readonly lockOnLoad = false,
   ) {}
 
   /**
@@ -29,10 +32,19 @@ export class PgDocumentStore<T> implements DocumentStore<T> {
    * there locks the row until the transaction ends (`for update`): handlers of the same document
    * wait for each other instead of failing each other's version check — with one busy document
    * (a counter for the whole shop) and several messages at a time, those failures would use up
-   * a message's retries.
+   * a message's retries. (A row that does not exist yet is not locked: two first saves still
+   * race, and the loser gets a ConcurrencyError.) Do not write the same document through the
+   * pool while its transaction holds it: that waits for itself, forever.
    */
   within(client: pg.PoolClient): PgDocumentStore<T> {
-    return new PgDocumentStore<T>(client, this.options, true);
+    const store = new PgDocumentStore<T>(this.db, this.options);
+    store.transaction = client;
+    return store;
+  }
+
+  /** Where statements go: the transaction's client, or the pool. */
+  private get queryable(): pg.Pool | pg.PoolClient {
+    return this.transaction ?? this.db;
   }
 
   private get table(): string {
@@ -40,7 +52,7 @@ export class PgDocumentStore<T> implements DocumentStore<T> {
   }
 
   async install(): Promise<void> {
-    await this.db.query(`create table if not exists ${this.table} (
+    await this.queryable.query(`create table if not exists ${this.table} (
       partition text not null,
       id text not null,
       version integer not null,
@@ -50,8 +62,8 @@ export class PgDocumentStore<T> implements DocumentStore<T> {
   }
 
   async load(partition: string, id: string): Promise<Versioned<T | undefined>> {
-    const { rows } = await this.db.query<{ body: T; version: number }>(
-      `select body, version from ${this.table} where partition = $1 and id = $2${this.lockOnLoad ? ' for update' : ''}`,
+    const { rows } = await this.queryable.query<{ body: T; version: number }>(
+      `select body, version from ${this.table} where partition = $1 and id = $2${this.transaction ? ' for update' : ''}`,
       [partition, id],
     );
     const row = rows[0];
@@ -59,12 +71,12 @@ export class PgDocumentStore<T> implements DocumentStore<T> {
   }
 
   async save(partition: string, id: string, value: T, expectedVersion: number): Promise<number> {
-    await this.write(this.db, partition, { id, value, expectedVersion });
+    await this.write(this.queryable, partition, { id, value, expectedVersion });
     return expectedVersion + 1;
   }
 
   async batch(partition: string, writes: readonly DocumentWrite<T>[]): Promise<void> {
-    if (isClient(this.db)) return this.batchWithin(this.db, partition, writes);
+    if (this.transaction) return this.batchWithin(this.transaction, partition, writes);
     const client = await this.db.connect();
     try {
       await client.query('begin');
@@ -84,12 +96,13 @@ export class PgDocumentStore<T> implements DocumentStore<T> {
     partition: string,
     writes: readonly DocumentWrite<T>[],
   ): Promise<void> {
-    await client.query('savepoint document_batch');
+    const savepoint = `document_batch_${++this.savepoints}`;
+    await client.query(`savepoint ${savepoint}`);
     try {
       for (const w of writes) await this.write(client, partition, w);
-      await client.query('release savepoint document_batch');
+      await client.query(`release savepoint ${savepoint}`);
     } catch (error) {
-      await client.query('rollback to savepoint document_batch').catch(() => {});
+      await client.query(`rollback to savepoint ${savepoint}`).catch(() => {});
       throw error;
     }
   }
@@ -138,8 +151,4 @@ export class PgDocumentStore<T> implements DocumentStore<T> {
     );
     return { version: rows[0]?.version ?? 0 };
   }
-}
-
-function isClient(db: pg.Pool | pg.PoolClient): db is pg.PoolClient {
-  return 'release' in db;
 }
