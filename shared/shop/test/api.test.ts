@@ -108,6 +108,16 @@ describe('frontend API: chaos panel and 409', () => {
       ]);
     });
 
+    it('a failed commit can hit billing or marketing too', async () => {
+      const { call, chaos } = await api();
+      await call('POST', '/api/chaos', { kind: 'fail-commit', store: 'marketing' });
+      await call('POST', '/api/chaos', { kind: 'fail-commit', store: 'bills' });
+      expect(chaos.rules().map((r) => r.rule.step)).toEqual(['marketing.save', 'bills.save']);
+      const wrong = await call('POST', '/api/chaos', { kind: 'fail-commit', store: 'payments' });
+      expect(wrong.status).toBe(400);
+      expect(wrong.json.message).toMatch(/store must be one of orders, bills, marketing/);
+    });
+
     it('heals one rule, or every rule', async () => {
       const { call } = await api();
       const first = await call('POST', '/api/chaos', { kind: 'duplicate' });

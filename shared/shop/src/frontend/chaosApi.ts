@@ -11,11 +11,15 @@ const MESSAGE_TYPES = [
   'ItemAdded',
   'ItemRemoved',
   'OrderSubmitted',
+  'FirstItemAdded',
 ] as const;
+
+/** Whose store a `fail-commit` fails: the endpoint that owns the data. */
+const STORES = ['orders', 'bills', 'marketing'] as const;
 
 /**
  * What the page's chaos panel can switch on: the failures a facilitator shows live. A commit
- * fails at the store of the endpoint that owns the data (orders or billing).
+ * fails at the store of the endpoint that owns the data (orders, billing or marketing).
  */
 export const PanelRule = z
   .object({
@@ -27,7 +31,7 @@ export const PanelRule = z
       .optional(),
     filling: FillingSchema.optional(),
     /** For fail-commit: whose store fails. */
-    store: z.enum(['orders', 'bills']).default('orders'),
+    store: z.enum(STORES, { error: `store must be one of ${STORES.join(', ')}` }).default('orders'),
     rate: z.number().gt(0, 'rate must be above 0').max(1, 'rate must be at most 1').default(1),
     delayMs: z.number().int().min(1).max(10_000).default(500),
   })
@@ -54,6 +58,7 @@ export function chaosRoutes(
   app.get('/api/chaos', async () => ({
     seed: chaos.seed,
     messageTypes: MESSAGE_TYPES,
+    stores: STORES,
     rules: chaos.rules(),
   }));
 
