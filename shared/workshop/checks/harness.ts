@@ -92,3 +92,17 @@ export async function settle(shop: RunningShop, answer: { body: Record<string, u
   }
   await shop.tracer.waitUntilSettled(conversationId, { timeoutMs: 15_000 });
 }
+
+/**
+ * Fails unless the chaos rule `ruleId` (the id `chaos.add` returned) struck at least once: a
+ * check whose chaos never happened proves nothing (a renamed step would make it pass silently).
+ */
+export function expectStruck(shop: RunningShop, ruleId: string): void {
+  const entry = shop.chaos.rules().find((r) => r.id === ruleId);
+  if (!entry) throw new Error(`there is no chaos rule ${ruleId}`);
+  if (entry.injected === 0) {
+    throw new Error(
+      `the chaos rule ${ruleId} (${JSON.stringify(entry.rule)}) never struck: this check proved nothing. Is the step or message type still named so?`,
+    );
+  }
+}
