@@ -1,4 +1,10 @@
-import type { Envelope, HandlerContext, OutgoingOperation } from '@pierogi/shared';
+import {
+  ConcurrencyError,
+  type Envelope,
+  type HandlerContext,
+  type IncomingContext,
+  type OutgoingOperation,
+} from '@pierogi/shared';
 import type { Entities, ShopContext } from '@pierogi/shop';
 
 /**
@@ -17,6 +23,9 @@ export interface EntityOf<T> {
 
 const STATE = Symbol('the state the handler works on');
 
+/** How many lost races (a `ConcurrencyError` from a save) a delivery starts over after. */
+const MAX_CONFLICTS = 20;
+
 /** The state of the entity the message is about: change it in place, the outbox stores it. */
 export function current<T>(context: HandlerContext): T {
   const state = context.items.get(STATE);
@@ -29,26 +38,41 @@ export function current<T>(context: HandlerContext): T {
  * before it and stored after it, and what it sends leaves only once the state is stored.
  */
 export function useOutbox<T>(shop: ShopContext, entities: Entities<T>, entity: EntityOf<T>): void {
+  /** One attempt at a message: load, handle, store, send. */
+  const attempt = async (context: IncomingContext, next: () => Promise<void>): Promise<void> => {
+    const { message } = context;
+    const id = entity.idOf(message);
+    const { value, version } = await entities.load(id);
+    const doc = (value ?? entity.initial(message)) as T & { outbox?: Outbox };
+    // 👉 1. `doc.outbox?.[message.id]` is null: a duplicate. Tell the page
+    //       (`shop.duplicate(context, 'its messages are out already')`) and return.
+    // 👉 2. It is absent: keep what the handler sends instead of sending it —
+    //       `const messages = startCapturing(context)` (from @pierogi/shared) before `next()`,
+    //       and `outgoing: captureOutgoing` below.
+    context.items.set(STATE, doc);
+    await next(); // today what the handler sends leaves at once, before the state is stored
+    // 👉 3. Store the state and the entry in this one save:
+    //       `doc.outbox = { ...doc.outbox, [message.id]: messages }`.
+    await entities.save(id, doc, version);
+    // 👉 4. Send them, as the step `dispatch` the chaos monkey can fail (they keep their ids):
+    //       `await shop.steps.around('dispatch', message, () => shop.endpoint.dispatch(messages))`.
+    //       Then set the entry to null and save again (with the version the first save returned).
+    // 👉 5. It is a list: an attempt stored it and failed before the end. Skip the handler,
+    //       and go on from step 4.
+    // 🤔 Why null, rather than deleting the entry?
+  };
+
   shop.endpoint.use({
+    // A save that lost a race (another message of this entity was stored since the load) starts
+    // the message over, on the fresh document. Marketing's one document meets many at once.
     incoming: async (context, next) => {
-      const { message } = context;
-      const id = entity.idOf(message);
-      const { value, version } = await entities.load(id);
-      const doc = (value ?? entity.initial(message)) as T & { outbox?: Outbox };
-      // 👉 1. `doc.outbox?.[message.id]` is null: a duplicate. Tell the page
-      //       (`shop.duplicate(context, 'its messages are out already')`) and return.
-      // 👉 2. It is absent: keep what the handler sends instead of sending it —
-      //       `const messages = startCapturing(context)` (from @pierogi/shared) before `next()`,
-      //       and `outgoing: captureOutgoing` below.
-      context.items.set(STATE, doc);
-      await next(); // today what the handler sends leaves at once, before the state is stored
-      // 👉 3. Store the state and `doc.outbox[message.id] = messages` in this one save.
-      await entities.save(id, doc, version);
-      // 👉 4. Send them: `await shop.endpoint.dispatch(messages)` (they keep their ids), then
-      //       set the entry to null and save again (with the version the first save returned).
-      // 👉 5. It is a list: an attempt stored it and failed before the end. Skip the handler,
-      //       and go on from step 4.
-      // 🤔 Why null, rather than deleting the entry?
+      for (let conflicts = 0; ; conflicts++) {
+        try {
+          return await attempt(context, next);
+        } catch (error) {
+          if (!(error instanceof ConcurrencyError) || conflicts >= MAX_CONFLICTS) throw error;
+        }
+      }
     },
   });
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AddItem, RemoveItem, SubmitOrder } from '@pierogi/shop';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fileToOpen, sendAndSettle, useShop } from './harness.ts';
+import { expectStruck, fileToOpen, sendAndSettle, useShop } from './harness.ts';
 
 const OUTBOX = fileToOpen('src/outbox.ts');
 
@@ -59,13 +59,14 @@ describe('12 generic outbox', () => {
   });
 
   it('a delivery repeated after a crash before its ack counts once, on every endpoint', async () => {
-    for (const messageType of ['AddItem', 'ItemAdded', 'FirstItemAdded']) {
-      shop().chaos.add({ kind: 'crash', step: 'ack', messageType, times: 1 });
-    }
+    const rules = ['AddItem', 'ItemAdded', 'FirstItemAdded'].map((messageType) =>
+      shop().chaos.add({ kind: 'crash', step: 'ack', messageType, times: 1 }),
+    );
     const before = await startedWithMeat();
     await sendAndSettle(shop(), (f) =>
       f.send(AddItem, { orderId: 'redelivered', filling: 'Meat' }),
     );
+    for (const rule of rules) expectStruck(shop(), rule);
     await expectOneMeat(
       'redelivered',
       before,
@@ -74,9 +75,10 @@ describe('12 generic outbox', () => {
   });
 
   it('every message sent twice, with one id: each counts once', async () => {
-    shop().chaos.add({ kind: 'duplicate' });
+    const rule = shop().chaos.add({ kind: 'duplicate' });
     const before = await startedWithMeat();
     await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'twice', filling: 'Meat' }));
+    expectStruck(shop(), rule);
     await expectOneMeat(
       'twice',
       before,
@@ -102,10 +104,16 @@ describe('12 generic outbox', () => {
     expect(counted, `marketing counted the order ${counted} times: ${why}.`).toBe(1);
   });
 
-  it('the broker refuses a FirstItemAdded once: nothing is sent twice', async () => {
-    shop().chaos.add({ kind: 'fail-publish', messageType: 'FirstItemAdded', times: 1 });
+  it('a send fails while the handler runs: nothing is sent twice', async () => {
+    // The handler's second send fails: the attempt stops halfway, and the bus retries it.
+    const rule = shop().chaos.add({
+      kind: 'fail-publish',
+      messageType: 'FirstItemAdded',
+      times: 1,
+    });
     const before = await startedWithMeat();
     await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'refused', filling: 'Meat' }));
+    expectStruck(shop(), rule);
     await expectOneMeat(
       'refused',
       before,
@@ -113,12 +121,34 @@ describe('12 generic outbox', () => {
     );
   });
 
+  it('a send fails after the commit: the messages still go out, once', async () => {
+    // The state and its outbox entry are stored; sending them fails once; the retry finds them.
+    const rule = shop().chaos.add({
+      kind: 'fail-commit',
+      step: 'dispatch',
+      messageType: 'AddItem',
+      times: 1,
+    });
+    const before = await startedWithMeat();
+    await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'unsent', filling: 'Meat' }));
+    expect(
+      () => expectStruck(shop(), rule),
+      `nothing was sent through the step 'dispatch': send the stored messages after the save, with shop.steps.around('dispatch', message, () => shop.endpoint.dispatch(messages)), so that the chaos monkey can fail that send. Open ${OUTBOX}.`,
+    ).not.toThrow();
+    await expectOneMeat(
+      'unsent',
+      before,
+      'sending the stored messages failed once, after the save; the retry must find the list in the outbox entry and send it, with the same ids, before marking the entry null',
+    );
+  });
+
   it('a store that times out after saving, on every endpoint: each message counts once', async () => {
-    for (const step of ['orders.save', 'bills.save', 'marketing.save']) {
-      shop().chaos.add({ kind: 'timeout', step, times: 1, delayMs: 10 });
-    }
+    const rules = ['orders.save', 'bills.save', 'marketing.save'].map((step) =>
+      shop().chaos.add({ kind: 'timeout', step, times: 1, delayMs: 10 }),
+    );
     const before = await startedWithMeat();
     await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'timeout', filling: 'Meat' }));
+    for (const rule of rules) expectStruck(shop(), rule);
     await expectOneMeat(
       'timeout',
       before,
@@ -129,7 +159,7 @@ describe('12 generic outbox', () => {
   it('when the order cannot be stored, nobody hears of the Strawberry', async () => {
     const before = await startedWithMeat();
     await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'ghost', filling: 'Meat' }));
-    shop().chaos.add({
+    const rule = shop().chaos.add({
       kind: 'fail-commit',
       step: 'orders.save',
       field: { path: 'filling', equals: 'Strawberry' },
@@ -137,6 +167,7 @@ describe('12 generic outbox', () => {
     await sendAndSettle(shop(), (f) =>
       f.send(AddItem, { orderId: 'ghost', filling: 'Strawberry' }),
     );
+    expectStruck(shop(), rule);
     await expectOneMeat(
       'ghost',
       before,

@@ -11,6 +11,7 @@ import {
   MemoryDocumentStore,
   MemoryInbox,
   newMessageId,
+  type StepHook,
 } from '@pierogi/shared';
 import {
   type ExploreOptions,
@@ -21,11 +22,13 @@ import {
 import { AddItem, RemoveItem, SubmitOrder } from '@pierogi/shop';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT } from '../src/exercises.ts';
-import { fileToOpen, sendAndSettle, useShop } from './harness.ts';
+import { expectStruck, fileToOpen, sendAndSettle, useShop } from './harness.ts';
 
 const STRATEGY = fileToOpen('src/outboxInbox.ts');
 
 type Counter = { items: number };
+/** A message as a step hook sees it. */
+type Target = Parameters<StepHook['around']>[1];
 type OutboxInboxClass = new (
   options: DocumentStrategyOptions<Counter> & { readonly inbox: InboxStore },
 ) => DocumentStrategy<Counter>;
@@ -146,6 +149,52 @@ describe('13 inbox', () => {
     return value?.counts.Meat ?? 0;
   }
 
+  /**
+   * Holds the first AddItem selected by `selects` that reaches the step `load` until another
+   * delivery of an AddItem it selects reaches the step `ack` (its handling is over), then lets
+   * the load run. It wraps the shop's step hook (the chaos monkey's `around`) for one test: a
+   * wait on a condition, not on a clock. If nothing releases it within 10 s, it lets the load
+   * go and says so (`state()` is then 'timed out'), so a broken class cannot hang the check.
+   */
+  function holdFirstLoadUntilOtherAck(selects: (message: Target) => boolean) {
+    const chaos = shop().chaos;
+    const around = chaos.around.bind(chaos);
+    let state: 'waiting' | 'holding' | 'released' | 'timed out' = 'waiting';
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    chaos.around = async (step, message, work) => {
+      if (message.type === 'AddItem' && selects(message)) {
+        if (step === 'load' && state === 'waiting') {
+          state = 'holding';
+          let timer: NodeJS.Timeout | undefined;
+          const deadline = new Promise<'timed out'>((resolve) => {
+            timer = setTimeout(() => resolve('timed out'), 10_000);
+          });
+          const outcome = await Promise.race([released.then(() => 'released' as const), deadline]);
+          clearTimeout(timer);
+          state = outcome;
+        } else if (step === 'ack' && state === 'holding') {
+          release();
+        }
+      }
+      return around(step, message, work);
+    };
+    return {
+      state: () => state,
+      restore: () => {
+        release();
+        Reflect.deleteProperty(chaos, 'around'); // back to the chaos monkey's own method
+      },
+    };
+  }
+
+  /** Selects the messages about one order. */
+  function orderIdIs(orderId: string): (message: Target) => boolean {
+    return (message) => (message.body as { orderId?: string } | undefined)?.orderId === orderId;
+  }
+
   /** The outbox entries an entity's document still has. */
   function entriesOf(doc: object | undefined): string[] {
     return Object.keys((doc as { outbox?: Record<string, unknown> } | undefined)?.outbox ?? {});
@@ -193,17 +242,23 @@ describe('13 inbox', () => {
   });
 
   it('a copy overtaken between the inbox and the load by the other copy adds nothing', async () => {
-    // Both copies arrive at once; the first to reach the step `load` waits there.
-    shop().chaos.add({ kind: 'duplicate', messageType: 'AddItem', times: 1 });
-    shop().chaos.add({
-      kind: 'delay',
-      step: 'load',
-      messageType: 'AddItem',
-      times: 1,
-      delayMs: 3_000, // the other copy needs some 50 ms: room for a busy machine
-    });
+    // Both copies arrive at once; the first to reach the step `load` waits there until the other
+    // copy's delivery is over (it reached its ack), then loads.
+    const rule = shop().chaos.add({ kind: 'duplicate', messageType: 'AddItem', times: 1 });
+    const hold = holdFirstLoadUntilOtherAck(orderIdIs('overtaken'));
     const before = await startedWithMeat();
-    await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'overtaken', filling: 'Meat' }));
+    try {
+      await sendAndSettle(shop(), (f) =>
+        f.send(AddItem, { orderId: 'overtaken', filling: 'Meat' }),
+      );
+    } finally {
+      hold.restore();
+    }
+    expectStruck(shop(), rule);
+    expect(
+      hold.state(),
+      "one copy was to wait at the step 'load' until the other copy was done: this check proved nothing. Is the step still named 'load'?",
+    ).toBe('released');
     await expectOneMeat(
       'overtaken',
       before,
@@ -212,9 +267,15 @@ describe('13 inbox', () => {
   });
 
   it('a crash after marking the inbox, before the dispatch, loses nothing', async () => {
-    shop().chaos.add({ kind: 'crash', step: 'dispatch', messageType: 'AddItem', times: 1 });
+    const rule = shop().chaos.add({
+      kind: 'crash',
+      step: 'dispatch',
+      messageType: 'AddItem',
+      times: 1,
+    });
     const before = await startedWithMeat();
     await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'lost', filling: 'Meat' }));
+    expectStruck(shop(), rule);
     await expectOneMeat(
       'lost',
       before,
@@ -223,9 +284,15 @@ describe('13 inbox', () => {
   });
 
   it('a crash after the dispatch, before marking the inbox, applies nothing twice', async () => {
-    shop().chaos.add({ kind: 'crash', step: 'mark-inbox', messageType: 'AddItem', times: 1 });
+    const rule = shop().chaos.add({
+      kind: 'crash',
+      step: 'mark-inbox',
+      messageType: 'AddItem',
+      times: 1,
+    });
     const before = await startedWithMeat();
     await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'unmarked', filling: 'Meat' }));
+    expectStruck(shop(), rule);
     await expectOneMeat(
       'unmarked',
       before,
@@ -234,9 +301,15 @@ describe('13 inbox', () => {
   });
 
   it('a crash after marking the inbox, before removing the entry, leaves no entry behind', async () => {
-    shop().chaos.add({ kind: 'crash', step: 'cleanup', messageType: 'AddItem', times: 1 });
+    const rule = shop().chaos.add({
+      kind: 'crash',
+      step: 'cleanup',
+      messageType: 'AddItem',
+      times: 1,
+    });
     const before = await startedWithMeat();
     await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'leftover', filling: 'Meat' }));
+    expectStruck(shop(), rule);
     const { value: order } = await shop().orders.load('leftover');
     expect(
       entriesOf(order),

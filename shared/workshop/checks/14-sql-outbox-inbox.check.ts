@@ -1,7 +1,7 @@
 import type { Filling } from '@pierogi/shop';
 import { AddItem, PRICES } from '@pierogi/shop';
-import { describe, expect, it } from 'vitest';
-import { fileToOpen, request, sendAndSettle, settle, useShop } from './harness.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { expectStruck, fileToOpen, request, sendAndSettle, settle, useShop } from './harness.ts';
 
 const ORDERS = fileToOpen('src/orders.ts');
 const BILLING = fileToOpen('src/billing.ts');
@@ -9,15 +9,13 @@ const MARKETING = fileToOpen('src/marketing.ts');
 
 describe('14 SQL outbox and inbox', () => {
   const shop = useShop({ http: true });
+  afterEach(() => shop().chaos.clear());
 
   /** How many orders marketing has counted as starting with `filling`. */
   async function firstItems(filling: Filling): Promise<number> {
     const { value } = await shop().marketing.load('first-items');
     return value?.counts[filling] ?? 0;
   }
-
-  /** The last thing the chaos monkey did (a check whose chaos never struck proves nothing). */
-  const lastInjection = () => shop().chaos.injections.at(-1);
 
   /** Adds `filling` to a new order `orderId` and returns what each endpoint made of it. */
   async function addFirst(orderId: string, filling: Filling) {
@@ -29,94 +27,118 @@ describe('14 SQL outbox and inbox', () => {
   }
 
   it('when the commit of an AddItem fails once, the item is added, billed and counted once', async () => {
-    shop().chaos.add({ kind: 'fail-commit', step: 'commit', messageType: 'AddItem', times: 1 });
+    const rule = shop().chaos.add({
+      kind: 'fail-commit',
+      step: 'commit',
+      messageType: 'AddItem',
+      times: 1,
+    });
     const { lines, bill, counted } = await addFirst('failed-commit', 'Meat');
-    expect(lines, 'the order has its Meat').toEqual(['Meat']);
+    expectStruck(shop(), rule);
     expect(
-      bill?.total ?? 0,
-      `billing never heard of the Meat: the first attempt saved the order outside the transaction, so the failed commit took back its inbox row and its ItemAdded but not the Meat; the retry found the Meat there and published nothing (a lost message). Open ${ORDERS}: load and save the orders in the transaction of the message.`,
-    ).toBe(PRICES.Meat);
-    expect(bill?.items, 'one item on the bill').toBe(1);
-    expect(counted, 'marketing counts the order once (it lost FirstItemAdded too)').toBe(1);
-    expect(lastInjection()).toMatchObject({ kind: 'fail-commit', messageType: 'AddItem' });
+      lines,
+      `the order has ${JSON.stringify(lines)} for one AddItem: the first attempt saved the Meat outside the transaction, so the failed commit took back its inbox row and its messages but not the Meat; to the inbox the retry was a new message, and it added a second Meat. Billing charges one of them (only the retry's ItemAdded left), and marketing never hears that the order started with Meat (the retry found a line in the order already). Open ${ORDERS}: load and save the orders in the transaction of the message.`,
+    ).toEqual(['Meat']);
+    expect(
+      { total: bill?.total ?? 0, items: bill?.items ?? 0 },
+      'one Meat in the order, one on the bill',
+    ).toEqual({ total: PRICES.Meat, items: 1 });
+    expect(counted, 'marketing counts the order once').toBe(1);
   });
 
   it('when the commit of an ItemAdded fails once at billing, the item is charged once', async () => {
-    shop().chaos.add({ kind: 'fail-commit', step: 'commit', messageType: 'ItemAdded', times: 1 });
+    const rule = shop().chaos.add({
+      kind: 'fail-commit',
+      step: 'commit',
+      messageType: 'ItemAdded',
+      times: 1,
+    });
     const { bill } = await addFirst('billing-commit', 'Mushrooms');
+    expectStruck(shop(), rule);
     expect(
       bill?.total,
       `billing charged the Mushrooms twice: the first attempt saved the bill outside the transaction, the failed commit took back only the inbox row, and the retry charged again. Open ${BILLING}: load and save the bills in the transaction of the message.`,
     ).toBe(PRICES.Mushrooms);
-    expect(bill?.items).toBe(1);
-    expect(lastInjection()).toMatchObject({ kind: 'fail-commit', messageType: 'ItemAdded' });
+    expect(bill?.items, 'one item on the bill').toBe(1);
   });
 
   it('when the commit of a FirstItemAdded fails once at marketing, the order is counted once', async () => {
-    shop().chaos.add({
+    const rule = shop().chaos.add({
       kind: 'fail-commit',
       step: 'commit',
       messageType: 'FirstItemAdded',
       times: 1,
     });
     const { counted } = await addFirst('marketing-commit', 'SwissCheese');
+    expectStruck(shop(), rule);
     expect(
       counted,
-      `marketing counted the order ${counted} times: the first attempt saved the counts outside the transaction, and the retry counted again. Open ${MARKETING}: load and save in the transaction of the message.`,
+      `marketing counted the order ${counted} times: the first attempt saved the counts outside the transaction, the failed commit took back only the inbox row, and the retry counted again. Open ${MARKETING}: load and save in the transaction of the message.`,
     ).toBe(1);
-    expect(lastInjection()).toMatchObject({ kind: 'fail-commit', messageType: 'FirstItemAdded' });
   });
 
-  it('when a commit happens but times out, the retry finds the message in the inbox: once', async () => {
-    shop().chaos.add({ kind: 'timeout', step: 'commit', messageType: 'AddItem', times: 1 });
-    const { lines, bill, counted } = await addFirst('timed-out', 'QuarkAndPotatoes');
-    expect(lines).toEqual(['QuarkAndPotatoes']);
-    expect(bill?.total, 'billed once, after the retry sent what the commit stored').toBe(
-      PRICES.QuarkAndPotatoes,
-    );
-    expect(counted).toBe(1);
-    expect(lastInjection()).toMatchObject({ kind: 'timeout', messageType: 'AddItem' });
-  });
-
-  it('duplicates of the AddItem and of its ItemAdded are dropped by the inboxes', async () => {
-    shop().chaos.add({ kind: 'duplicate', messageType: 'AddItem', times: 1 });
-    shop().chaos.add({ kind: 'duplicate', messageType: 'ItemAdded', times: 1 });
-    const { lines, bill, counted } = await addFirst('duplicated', 'Strawberry');
-    expect(lines).toEqual(['Strawberry']);
-    expect(bill?.total).toBe(PRICES.Strawberry);
-    expect(counted).toBe(1);
-    expect(shop().chaos.injections.filter((i) => i.kind === 'duplicate')).toHaveLength(2);
-  });
-
-  it('when the messages cannot leave after the commit, they are sent later, once', async () => {
-    // The step after the commit fails (as if the broker refused the messages): the rows stay.
-    shop().chaos.add({
-      kind: 'fail-commit',
-      step: 'after-commit',
-      messageType: 'AddItem',
-      times: 1,
+  /**
+   * What `SqlOutboxInbox` does by itself: these pass on the starting point too, since their
+   * failures come before the handler or after the commit, where the handler's writes are done.
+   */
+  describe('the library at work (these pass before the fix too)', () => {
+    it('a commit that happened but timed out: the retry finds the message in the inbox, once', async () => {
+      const rule = shop().chaos.add({
+        kind: 'timeout',
+        step: 'commit',
+        messageType: 'AddItem',
+        times: 1,
+      });
+      const { lines, bill, counted } = await addFirst('timed-out', 'QuarkAndPotatoes');
+      expectStruck(shop(), rule);
+      expect(lines).toEqual(['QuarkAndPotatoes']);
+      expect(bill?.total, 'billed once, after the retry sent what the commit stored').toBe(
+        PRICES.QuarkAndPotatoes,
+      );
+      expect(counted).toBe(1);
     });
-    const { lines, bill, counted } = await addFirst('dispatch-failed', 'Meat');
-    expect(lines).toEqual(['Meat']);
-    expect(bill?.total, 'billed once, from the rows left in the outbox').toBe(PRICES.Meat);
-    expect(counted).toBe(1);
-    expect(lastInjection()).toMatchObject({ step: 'after-commit', messageType: 'AddItem' });
-  });
 
-  it('an HTTP request retried late, after the next one, is the same command: dropped', async () => {
-    const add = { body: { filling: 'Meat' }, headers: { 'idempotency-key': 'late-add' } };
-    const first = await request(shop(), 'POST', '/api/orders/http-retry/items', add);
-    await settle(shop(), first);
-    const removed = await request(shop(), 'DELETE', '/api/orders/http-retry/items/Meat', {
-      headers: { 'idempotency-key': 'remove' },
+    it('duplicates of the AddItem and of its ItemAdded are dropped by the inboxes', async () => {
+      const rules = ['AddItem', 'ItemAdded'].map((messageType) =>
+        shop().chaos.add({ kind: 'duplicate', messageType, times: 1 }),
+      );
+      const { lines, bill, counted } = await addFirst('duplicated', 'Strawberry');
+      for (const rule of rules) expectStruck(shop(), rule);
+      expect(lines).toEqual(['Strawberry']);
+      expect(bill?.total).toBe(PRICES.Strawberry);
+      expect(counted).toBe(1);
     });
-    await settle(shop(), removed);
-    const retried = await request(shop(), 'POST', '/api/orders/http-retry/items', add);
-    await settle(shop(), retried);
-    expect(retried.body, 'the retry is answered with the same command').toEqual(first.body);
-    const { value: order } = await shop().orders.load('http-retry');
-    const { value: bill } = await shop().bills.load('http-retry');
-    expect(order?.lines, 'the Meat stays removed').toEqual([]);
-    expect(bill?.total).toBe(0);
+
+    it('messages that cannot leave after the commit are sent later, once', async () => {
+      // The step after the commit fails (as if the broker refused the messages): the rows stay.
+      const rule = shop().chaos.add({
+        kind: 'fail-commit',
+        step: 'after-commit',
+        messageType: 'AddItem',
+        times: 1,
+      });
+      const { lines, bill, counted } = await addFirst('dispatch-failed', 'Meat');
+      expectStruck(shop(), rule);
+      expect(lines).toEqual(['Meat']);
+      expect(bill?.total, 'billed once, from the rows left in the outbox').toBe(PRICES.Meat);
+      expect(counted).toBe(1);
+    });
+
+    it('an HTTP request retried late, after the next one, is the same command: dropped', async () => {
+      const add = { body: { filling: 'Meat' }, headers: { 'idempotency-key': 'late-add' } };
+      const first = await request(shop(), 'POST', '/api/orders/http-retry/items', add);
+      await settle(shop(), first);
+      const removed = await request(shop(), 'DELETE', '/api/orders/http-retry/items/Meat', {
+        headers: { 'idempotency-key': 'remove' },
+      });
+      await settle(shop(), removed);
+      const retried = await request(shop(), 'POST', '/api/orders/http-retry/items', add);
+      await settle(shop(), retried);
+      expect(retried.body, 'the retry is answered with the same command').toEqual(first.body);
+      const { value: order } = await shop().orders.load('http-retry');
+      const { value: bill } = await shop().bills.load('http-retry');
+      expect(order?.lines, 'the Meat stays removed').toEqual([]);
+      expect(bill?.total).toBe(0);
+    });
   });
 });

@@ -1,7 +1,9 @@
 import {
+  ConcurrencyError,
   captureOutgoing,
   type Envelope,
   type HandlerContext,
+  type IncomingContext,
   type OutgoingOperation,
   startCapturing,
 } from '@pierogi/shared';
@@ -23,6 +25,9 @@ export interface EntityOf<T> {
 
 const STATE = Symbol('the state the handler works on');
 
+/** How many lost races (a `ConcurrencyError` from a save) a delivery starts over after. */
+const MAX_CONFLICTS = 20;
+
 /** The state of the entity the message is about: change it in place, the outbox stores it. */
 export function current<T>(context: HandlerContext): T {
   const state = context.items.get(STATE);
@@ -35,28 +40,42 @@ export function current<T>(context: HandlerContext): T {
  * before it and stored after it, and what it sends leaves only once the state is stored.
  */
 export function useOutbox<T>(shop: ShopContext, entities: Entities<T>, entity: EntityOf<T>): void {
+  /** One attempt at a message: load, handle, store, send. */
+  const attempt = async (context: IncomingContext, next: () => Promise<void>): Promise<void> => {
+    const { message } = context;
+    const id = entity.idOf(message);
+    const { value, version } = await entities.load(id);
+    const doc = (value ?? entity.initial(message)) as T & { outbox?: Outbox };
+    let messages = doc.outbox?.[message.id];
+    if (messages === null) {
+      shop.duplicate(context, 'its messages are out already');
+      return;
+    }
+    let stored = version;
+    if (messages === undefined) {
+      messages = startCapturing(context);
+      context.items.set(STATE, doc);
+      await next();
+      doc.outbox = { ...doc.outbox, [message.id]: messages };
+      stored = await entities.save(id, doc, version); // the state and its messages, together
+    }
+    // After the commit, with their stored ids; a step the chaos monkey can fail.
+    await shop.steps.around('dispatch', message, () => shop.endpoint.dispatch(messages));
+    doc.outbox = { ...doc.outbox, [message.id]: null };
+    await entities.save(id, doc, stored);
+  };
+
   shop.endpoint.use({
+    // A save that lost a race (another message of this entity was stored since the load) starts
+    // the message over, on the fresh document. Marketing's one document meets many at once.
     incoming: async (context, next) => {
-      const { message } = context;
-      const id = entity.idOf(message);
-      const { value, version } = await entities.load(id);
-      const doc = (value ?? entity.initial(message)) as T & { outbox?: Outbox };
-      let messages = doc.outbox?.[message.id];
-      if (messages === null) {
-        shop.duplicate(context, 'its messages are out already');
-        return;
+      for (let conflicts = 0; ; conflicts++) {
+        try {
+          return await attempt(context, next);
+        } catch (error) {
+          if (!(error instanceof ConcurrencyError) || conflicts >= MAX_CONFLICTS) throw error;
+        }
       }
-      let stored = version;
-      if (messages === undefined) {
-        messages = startCapturing(context);
-        context.items.set(STATE, doc);
-        await next();
-        doc.outbox = { ...doc.outbox, [message.id]: messages };
-        stored = await entities.save(id, doc, version); // the state and its messages, together
-      }
-      await shop.endpoint.dispatch(messages); // with their stored ids
-      doc.outbox = { ...doc.outbox, [message.id]: null };
-      await entities.save(id, doc, stored);
     },
     // A message the handler sends is kept in the capture list instead of leaving.
     outgoing: captureOutgoing,

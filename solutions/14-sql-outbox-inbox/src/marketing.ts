@@ -3,7 +3,7 @@ import { FirstItemAdded, type ShopContext } from '@pierogi/shop';
 import { useSqlOutboxInbox } from './sqlOutbox.ts';
 
 /** The one document marketing keeps: how many orders started with each filling. */
-export const FIRST_ITEMS = 'first-items';
+const FIRST_ITEMS = 'first-items';
 
 /** Marketing counts the filling each order started with. */
 export async function marketing(shop: ShopContext): Promise<void> {

@@ -26,19 +26,20 @@ export async function orders(shop: ShopContext): Promise<void> {
     const orders = ordersOf(context);
     const { value, version } = await orders.load(orderId);
     const order = value ?? { id: orderId, lines: [], submitted: false };
-    if (order.lines.includes(filling)) return; // one portion of each filling
-    order.lines.push(filling);
+    const first = order.lines.length === 0;
+    order.lines.push(filling); // a second Meat is a second portion
     await orders.save(orderId, order, version);
     await context.publish(ItemAdded, { orderId, filling });
-    if (order.lines.length === 1) await context.publish(FirstItemAdded, { orderId, filling });
+    if (first) await context.publish(FirstItemAdded, { orderId, filling });
   });
 
   shop.endpoint.handle(RemoveItem, async (message, context) => {
     const { orderId, filling } = message.body;
     const orders = ordersOf(context);
     const { value: order, version } = await orders.load(orderId);
-    if (!order?.lines.includes(filling)) return; // nothing to remove
-    order.lines = order.lines.filter((line) => line !== filling);
+    const line = order?.lines.indexOf(filling) ?? -1;
+    if (!order || line === -1) return; // not in the order: nothing to take off
+    order.lines.splice(line, 1); // one portion
     await orders.save(orderId, order, version);
     await context.publish(ItemRemoved, { orderId, filling });
   });
