@@ -46,7 +46,14 @@ export function orders(shop: ShopContext): void {
   shop.endpoint.handle(SubmitOrder, async (message, context) => {
     const { orderId } = message.body;
     const { value: order, version } = await shop.orders.load(orderId);
-    if (!order || order.submitted) return; // nothing to submit, or submitted already
+    if (!order) return; // nothing to submit
+    // 🤔 Submitted already: by a copy of this SubmitOrder, or by another one (a second tab)?
+    if (order.submitted) {
+      shop.duplicate(context, 'the order is submitted already');
+      // Submitted and stored, but the OrderSubmitted may never have left: publish again.
+      await context.publish(OrderSubmitted, { orderId, items: order.lines.length });
+      return;
+    }
     order.submitted = true;
     await shop.orders.save(orderId, order, version);
     await context.publish(OrderSubmitted, { orderId, items: order.lines.length });

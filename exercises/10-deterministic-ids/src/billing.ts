@@ -47,7 +47,12 @@ export function billing(shop: ShopContext): void {
   shop.endpoint.handle(OrderSubmitted, async (message, context) => {
     const { orderId } = message.body;
     const { value, version } = await shop.bills.load(orderId);
-    const bill = value ?? { orderId, total: 0, items: 0 };
+    const bill: Bill = value ?? { orderId, total: 0, items: 0 };
+    if (bill.processed?.includes(message.id)) {
+      shop.duplicate(context, 'this OrderSubmitted is invoiced already');
+      return;
+    }
+    bill.processed = [...(bill.processed ?? []), message.id]; // in the same write as the invoice
     bill.invoices = (bill.invoices ?? 0) + 1;
     context.log.info(`invoice ${bill.invoices} for order ${orderId}: ${bill.total / 100}`);
     await shop.bills.save(orderId, bill, version);

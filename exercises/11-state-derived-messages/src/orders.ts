@@ -13,11 +13,17 @@ import {
 } from '@pierogi/shop';
 
 /** An event the order keeps until it is published, with the id it was given. */
-interface Pending {
-  readonly id: string;
-  readonly type: 'ItemAdded' | 'FirstItemAdded';
-  readonly body: { orderId: string; filling: Filling };
-}
+type Pending =
+  | {
+      readonly id: string;
+      readonly type: 'ItemAdded' | 'FirstItemAdded';
+      readonly body: { orderId: string; filling: Filling };
+    }
+  | {
+      readonly id: string;
+      readonly type: 'OrderSubmitted';
+      readonly body: { orderId: string; items: number };
+    };
 
 /** An order that can keep the events its changes caused, stored with them (👉 `outbox`). */
 interface Order extends ShopOrder {
@@ -34,6 +40,8 @@ export function orders(shop: ShopContext): void {
     const firstId = deterministicId(message.id, context.endpoint, 'FirstItemAdded');
     const { value, version } = await shop.orders.load(orderId);
     const order: Order = value ?? { id: orderId, lines: [], submitted: false };
+    // A copy carries the id of the original; a new request (a second portion, or Meat again
+    // after a RemoveItem) has an id of its own. The lines cannot tell them apart.
     if (order.processed?.includes(message.id)) {
       shop.duplicate(context, 'this AddItem is applied already');
       // It may be a retry of an attempt that stored the line and then failed to publish:
@@ -70,10 +78,21 @@ export function orders(shop: ShopContext): void {
 
   shop.endpoint.handle(SubmitOrder, async (message, context) => {
     const { orderId } = message.body;
+    const id = deterministicId(message.id, context.endpoint, 'OrderSubmitted');
     const { value: order, version } = await shop.orders.load(orderId);
-    if (!order || order.submitted) return; // nothing to submit, or submitted already
+    if (!order) return; // nothing to submit
+    if (order.processed?.includes(message.id)) {
+      shop.duplicate(context, 'this SubmitOrder is applied already');
+      // Submitted and stored, but the OrderSubmitted may never have left: publish again.
+      // 🤔 With `items` counted from the order as it is now. Is that what it was when the
+      //    order was submitted?
+      await context.publish(OrderSubmitted, { orderId, items: order.lines.length }, { id });
+      return;
+    }
+    if (order.submitted) return; // submitted by another SubmitOrder (a second tab): no event
     order.submitted = true;
+    order.processed = [...(order.processed ?? []), message.id];
     await shop.orders.save(orderId, order, version);
-    await context.publish(OrderSubmitted, { orderId, items: order.lines.length });
+    await context.publish(OrderSubmitted, { orderId, items: order.lines.length }, { id });
   });
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { AddItem, RemoveItem } from '@pierogi/shop';
+import { AddItem, RemoveItem, SubmitOrder } from '@pierogi/shop';
 import { describe, expect, it } from 'vitest';
-import { fileToOpen, sendAndSettle, useShop } from './harness.ts';
+import { expectStruck, fileToOpen, sendAndSettle, useShop } from './harness.ts';
 
 const ORDERS = fileToOpen('src/orders.ts');
 
@@ -33,6 +33,23 @@ describe('08 re-ordering', () => {
     ).toEqual(['Meat', 'Meat']);
   });
 
+  it('a RemoveItem takes off one portion of two', async () => {
+    const meat = { orderId: 'one-of-two', filling: 'Meat' } as const;
+    await sendAndSettle(shop(), (f) => f.send(AddItem, meat));
+    await sendAndSettle(shop(), (f) => f.send(AddItem, meat));
+    const { value: before } = await shop().orders.load('one-of-two');
+    expect(
+      before?.lines,
+      `two AddItems (two message ids) for Meat made ${JSON.stringify(before?.lines ?? [])} instead of two portions. Open ${ORDERS}: only a message applied already is a duplicate.`,
+    ).toEqual(['Meat', 'Meat']);
+    await sendAndSettle(shop(), (f) => f.send(RemoveItem, meat));
+    const { value: order } = await shop().orders.load('one-of-two');
+    expect(
+      order?.lines,
+      `one RemoveItem left ${JSON.stringify(order?.lines ?? [])} of two portions of Meat instead of one. Open ${ORDERS}: a RemoveItem takes off one portion, not every line of its filling.`,
+    ).toEqual(['Meat']);
+  });
+
   it('a late copy of a RemoveItem, after the Meat was added again, does not take it off', async () => {
     const meat = { orderId: 'late-remove', filling: 'Meat' } as const;
     const id = randomUUID();
@@ -48,12 +65,24 @@ describe('08 re-ordering', () => {
   });
 
   it('an AddItem handled twice (the process died before the ack) adds one portion', async () => {
-    shop().chaos.add({ kind: 'crash', step: 'ack', messageType: 'AddItem', times: 1 });
+    const rule = shop().chaos.add({ kind: 'crash', step: 'ack', messageType: 'AddItem', times: 1 });
     await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'again', filling: 'Meat' }));
+    expectStruck(shop(), rule);
     const { value: order } = await shop().orders.load('again');
     expect(
       order?.lines,
-      `one AddItem, handled twice, made two lines. Open ${ORDERS}: remember the message id in the same save as the line.`,
+      `one AddItem, handled twice because the process died before the ack, left ${JSON.stringify(order?.lines ?? [])} in the order instead of one Meat. Open ${ORDERS}: an AddItem whose id is in order.processed is a copy.`,
     ).toEqual(['Meat']);
+  });
+
+  it('a second SubmitOrder (another tab) sends no second invoice', async () => {
+    await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'two-tabs', filling: 'Meat' }));
+    await sendAndSettle(shop(), (f) => f.send(SubmitOrder, { orderId: 'two-tabs' }));
+    await sendAndSettle(shop(), (f) => f.send(SubmitOrder, { orderId: 'two-tabs' }));
+    const { value: bill } = await shop().bills.load('two-tabs');
+    expect(
+      bill?.invoices ?? 0,
+      `two SubmitOrders (two tabs, two message ids) for one order made ${bill?.invoices ?? 0} invoice(s) instead of 1: the second found the order submitted, took itself for a copy and published OrderSubmitted again. Open ${ORDERS}: only a copy of the SubmitOrder that submitted the order is a duplicate.`,
+    ).toBe(1);
   });
 });

@@ -48,8 +48,16 @@ export function orders(shop: ShopContext): void {
   shop.endpoint.handle(SubmitOrder, async (message, context) => {
     const { orderId } = message.body;
     const { value: order, version } = await shop.orders.load(orderId);
-    if (!order || order.submitted) return; // nothing to submit, or submitted already
+    if (!order) return; // nothing to submit
+    if (order.processed?.includes(message.id)) {
+      shop.duplicate(context, 'this SubmitOrder is applied already');
+      // Submitted and stored, but the OrderSubmitted may never have left: publish again.
+      await context.publish(OrderSubmitted, { orderId, items: order.lines.length });
+      return;
+    }
+    if (order.submitted) return; // submitted by another SubmitOrder (a second tab): no event
     order.submitted = true;
+    order.processed = [...(order.processed ?? []), message.id];
     await shop.orders.save(orderId, order, version);
     await context.publish(OrderSubmitted, { orderId, items: order.lines.length });
   });

@@ -19,7 +19,7 @@ export function orders(shop: ShopContext): void {
     if (order.processed?.includes(message.id)) {
       shop.duplicate(context, 'this AddItem is applied already');
       // It may be a retry of an attempt that stored the line and then failed to publish:
-      // publish again (billing ignores an ItemAdded it has applied already).
+      // publish again (billing ignores a filling it has already charged).
       await context.publish(ItemAdded, { orderId, filling });
       return;
     }
@@ -48,8 +48,16 @@ export function orders(shop: ShopContext): void {
   shop.endpoint.handle(SubmitOrder, async (message, context) => {
     const { orderId } = message.body;
     const { value: order, version } = await shop.orders.load(orderId);
-    if (!order || order.submitted) return; // nothing to submit, or submitted already
+    if (!order) return; // nothing to submit
+    if (order.processed?.includes(message.id)) {
+      shop.duplicate(context, 'this SubmitOrder is applied already');
+      // Submitted and stored, but the OrderSubmitted may never have left: publish again.
+      await context.publish(OrderSubmitted, { orderId, items: order.lines.length });
+      return;
+    }
+    if (order.submitted) return; // submitted by another SubmitOrder (a second tab): no event
     order.submitted = true;
+    order.processed = [...(order.processed ?? []), message.id];
     await shop.orders.save(orderId, order, version);
     await context.publish(OrderSubmitted, { orderId, items: order.lines.length });
   });

@@ -1,4 +1,4 @@
-import { deterministicId } from '@pierogi/shared';
+import { deterministicId, type HandlerContext } from '@pierogi/shared';
 import {
   AddItem,
   type Filling,
@@ -13,18 +13,24 @@ import {
 } from '@pierogi/shop';
 
 /** An event the order keeps until it is published, with the id it was given. */
-interface Pending {
-  readonly id: string;
-  readonly type: 'ItemAdded' | 'FirstItemAdded';
-  readonly body: { orderId: string; filling: Filling };
-}
+type Pending =
+  | {
+      readonly id: string;
+      readonly type: 'ItemAdded' | 'FirstItemAdded';
+      readonly body: { orderId: string; filling: Filling };
+    }
+  | {
+      readonly id: string;
+      readonly type: 'OrderSubmitted';
+      readonly body: { orderId: string; items: number };
+    };
 
 /** An order that keeps the events its changes caused, stored with them, until they are out. */
 interface Order extends ShopOrder {
   outbox?: Pending[];
 }
 
-const EVENTS = { ItemAdded, FirstItemAdded };
+const EVENTS = { ItemAdded, FirstItemAdded, OrderSubmitted };
 
 /** The orders endpoint: it owns the orders, and tells the others what changed. */
 export function orders(shop: ShopContext): void {
@@ -37,6 +43,8 @@ export function orders(shop: ShopContext): void {
     const { value, version } = await shop.orders.load(orderId);
     const order: Order = value ?? { id: orderId, lines: [], submitted: false };
     let stored = version;
+    // A copy carries the id of the original; a new request (a second portion, or Meat again
+    // after a RemoveItem) has an id of its own. The lines cannot tell them apart.
     if (order.processed?.includes(message.id)) {
       shop.duplicate(context, 'this AddItem is applied already');
     } else {
@@ -48,17 +56,9 @@ export function orders(shop: ShopContext): void {
       const body = { orderId, filling };
       order.outbox = [...(order.outbox ?? []), { id, type: 'ItemAdded', body }];
       if (first) order.outbox.push({ id: firstId, type: 'FirstItemAdded', body });
-      stored = await shop.orders.save(orderId, order, version);
+      stored = await shop.orders.save(orderId, order, version); // the new version
     }
-    // What the order still has to tell: this message's events, or those of an attempt that
-    // stored its change and failed before they were out.
-    if (order.outbox?.length) {
-      for (const event of order.outbox) {
-        await context.publish(EVENTS[event.type], event.body, { id: event.id });
-      }
-      order.outbox = []; // only once all are out: a failure before this publishes them again
-      await shop.orders.save(orderId, order, stored);
-    }
+    await publishOutbox(order, stored, context);
   });
 
   shop.endpoint.handle(RemoveItem, async (message, context) => {
@@ -80,10 +80,35 @@ export function orders(shop: ShopContext): void {
 
   shop.endpoint.handle(SubmitOrder, async (message, context) => {
     const { orderId } = message.body;
-    const { value: order, version } = await shop.orders.load(orderId);
-    if (!order || order.submitted) return; // nothing to submit, or submitted already
-    order.submitted = true;
-    await shop.orders.save(orderId, order, version);
-    await context.publish(OrderSubmitted, { orderId, items: order.lines.length });
+    const id = deterministicId(message.id, context.endpoint, 'OrderSubmitted');
+    const { value, version } = await shop.orders.load(orderId);
+    const order: Order | undefined = value;
+    if (!order) return; // nothing to submit
+    let stored = version;
+    if (order.processed?.includes(message.id)) {
+      shop.duplicate(context, 'this SubmitOrder is applied already');
+    } else if (!order.submitted) {
+      order.submitted = true;
+      order.processed = [...(order.processed ?? []), message.id];
+      // `items` counts the order as it is now: stored as decided, so that a retry publishes
+      // this count, not one of the order as it is then.
+      const body = { orderId, items: order.lines.length };
+      order.outbox = [...(order.outbox ?? []), { id, type: 'OrderSubmitted', body }];
+      stored = await shop.orders.save(orderId, order, version);
+    } // else submitted by another SubmitOrder (a second tab): no event of its own
+    await publishOutbox(order, stored, context);
   });
+
+  /**
+   * Publishes what the order still has to tell — the events of this message, or those of an
+   * attempt that stored its change and failed before they were out — with their stored ids.
+   */
+  async function publishOutbox(order: Order, version: number, context: HandlerContext) {
+    if (!order.outbox?.length) return;
+    for (const event of order.outbox) {
+      await context.publish(EVENTS[event.type], event.body, { id: event.id });
+    }
+    order.outbox = []; // only once all are out: a failure before this publishes them again
+    await shop.orders.save(order.id, order, version);
+  }
 }
