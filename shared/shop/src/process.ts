@@ -91,7 +91,10 @@ async function loadTree(tree: string): Promise<ShopTree> {
   return module.default;
 }
 
-/** Ends the process after `close`, or after `ms` if closing hangs (a handler that never ends). */
+/**
+ * Ends the process after `close` (exit 0), or with exit 1 if closing fails (the error logged) or
+ * hangs for `ms` (a handler that never ends).
+ */
 async function stop(
   close: () => Promise<void>,
   log: Logger,
@@ -103,7 +106,13 @@ async function stop(
     log.error({ ms }, `could not stop within ${ms} ms; exiting anyway`);
     process.exit(1);
   }, ms);
-  await close();
+  try {
+    await close();
+  } catch (error) {
+    clearTimeout(timer);
+    log.error({ err: error }, `could not stop cleanly: ${String(error)}`);
+    process.exit(1);
+  }
   clearTimeout(timer);
   log.info('stopped');
   process.exit(0);
@@ -145,8 +154,11 @@ async function main(): Promise<void> {
     }`,
   );
   const close = async () => {
-    await shop.close();
-    await servers.stop();
+    try {
+      await shop.close();
+    } finally {
+      await servers.stop(); // also when the shop did not close cleanly
+    }
   };
   process.once('SIGTERM', () => void stop(close, logger, 'SIGTERM'));
   process.once('SIGINT', () => void stop(close, logger, 'SIGINT'));

@@ -4,13 +4,16 @@ import type { Bill, Order } from '../../src/entities.ts';
 
 /**
  * One click of a customer. `again`: the answer gets lost on the way back, so the browser sends
- * the same request again (the same idempotency-key) after the shop accepted it.
+ * the same request again (the same idempotency-key) after the shop accepted it. `copyOf`: no
+ * click at all but a late copy of an earlier one (that step's index), the same request with the
+ * same idempotency-key arriving after the customer moved on (a retry held up on the way): it
+ * changes nothing.
  */
 export type Step = (
   | { readonly kind: 'add'; readonly filling: Filling }
   | { readonly kind: 'remove'; readonly filling: Filling }
   | { readonly kind: 'submit' }
-) & { readonly again?: boolean };
+) & { readonly again?: boolean; readonly copyOf?: number };
 
 export interface PlannedOrder {
   readonly orderId: string;
@@ -36,7 +39,9 @@ export interface Observed {
  * The orders to place, the same for the same seed: each adds 1–5 distinct fillings, about a
  * third remove one of them on the way (only when two or more are in, so the first filling of
  * the order stays the first one marketing hears of), then submit. One click in twenty is sent
- * twice, as when the first answer is lost.
+ * twice, as when the first answer is lost. Half the orders that remove a filling then get a late
+ * copy of the click that added it: the shop must tell it from a new click (the inbox of `orders`
+ * drops it), or the filling comes back.
  */
 export function planOrders(seed: number, count: number): PlannedOrder[] {
   const random = seededRandom(seed);
@@ -60,6 +65,10 @@ export function planOrders(seed: number, count: number): PlannedOrder[] {
         steps.push({ kind: 'remove', filling: gone, ...again() });
         lines.splice(lines.indexOf(gone), 1);
         removed = true;
+        if (random.next() < 0.5) {
+          const added = steps.findIndex((s) => s.kind === 'add' && s.filling === gone);
+          steps.push({ kind: 'add', filling: gone, copyOf: added });
+        }
       }
     }
     steps.push({ kind: 'submit', ...again() });
@@ -73,6 +82,7 @@ export function expectedAfter(steps: readonly Step[], count = steps.length): Exp
   const lines: Filling[] = [];
   let submitted = false;
   for (const step of steps.slice(0, count)) {
+    if (step.copyOf !== undefined) continue; // a copy of a click already counted
     if (step.kind === 'add') lines.push(step.filling);
     else if (step.kind === 'remove') lines.splice(lines.indexOf(step.filling), 1);
     else submitted = true;
@@ -125,5 +135,6 @@ function show(lines: readonly string[]): string {
 }
 
 export function describeStep(step: Step): string {
-  return step.kind === 'submit' ? 'submit' : `${step.kind} ${step.filling}`;
+  const click = step.kind === 'submit' ? 'submit' : `${step.kind} ${step.filling}`;
+  return step.copyOf === undefined ? click : `late copy of "${click}" (step ${step.copyOf + 1})`;
 }

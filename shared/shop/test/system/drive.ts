@@ -8,6 +8,9 @@ import {
   type Step,
 } from './customers.ts';
 
+/** How long one look at an order may take: the shop answers reads in milliseconds. */
+export const LOOK_TIMEOUT_MS = 3_000;
+
 export interface DriveOptions {
   /** The frontend's address (read on each request: a restarted frontend may move). */
   readonly url: () => string;
@@ -34,8 +37,8 @@ export interface DriveResult {
   /** How many steps of each order the shop accepted (all of them, unless the customer got stuck). */
   readonly accepted: Map<string, number>;
   requests: number;
-  /** Answers other than 202 that were retried, by status ("503", "network"); "again" counts
-   * the accepted requests sent a second time. */
+  /** Answers other than 202 that were retried, by status ("503", "network", "timeout");
+   * "again" counts the accepted requests sent a second time, "late copy" the late copies. */
   readonly retried: Map<string, number>;
   readonly stuck: Stuck[];
 }
@@ -80,7 +83,11 @@ async function place(
   result: DriveResult,
 ): Promise<Stuck | undefined> {
   for (const [index, step] of order.steps.entries()) {
-    const key = `${options.runId}-${order.orderId}-${index}`;
+    // A late copy is the request of the step it copies, with that step's idempotency-key.
+    const key = `${options.runId}-${order.orderId}-${step.copyOf ?? index}`;
+    if (step.copyOf !== undefined) {
+      result.retried.set('late copy', (result.retried.get('late copy') ?? 0) + 1);
+    }
     try {
       await click(order.orderId, step, key, options, result);
       if (step.again) {
@@ -117,7 +124,10 @@ function requestFor(orderId: string, step: Step): { method: string; path: string
   return { method: 'POST', path: `${order}/submit` };
 }
 
-/** Sends one click until the shop accepts it (202); 4xx answers are the test's failure. */
+/**
+ * Sends one click until the shop accepts it (202), each request given what is left of the
+ * step's time; 4xx answers are the test's failure.
+ */
 async function click(
   orderId: string,
   step: Step,
@@ -131,6 +141,7 @@ async function click(
   let last = '';
   while (Date.now() < deadline) {
     result.requests++;
+    const waitMs = Math.max(1, deadline - Date.now());
     let status: string;
     try {
       const response = await fetch(`${options.url()}${path}`, {
@@ -140,6 +151,7 @@ async function click(
           ...(body ? { 'content-type': 'application/json' } : {}),
         },
         ...(body ? { body } : {}),
+        signal: AbortSignal.timeout(waitMs),
       });
       const text = await response.text();
       if (response.status === 202) return;
@@ -149,9 +161,15 @@ async function click(
       status = String(response.status);
       last = `${status} ${text}`;
     } catch (error) {
-      if (!(error instanceof TypeError)) throw error; // fetch's "no answer" is a TypeError
-      status = 'network';
-      last = `no answer: ${String(error.cause ?? error)}`;
+      if (timedOut(error)) {
+        status = 'timeout';
+        last = `no answer within ${waitMs} ms`;
+      } else if (error instanceof TypeError) {
+        status = 'network'; // fetch's "no answer" is a TypeError
+        last = `no answer: ${String(error.cause ?? error)}`;
+      } else {
+        throw error;
+      }
     }
     result.retried.set(status, (result.retried.get(status) ?? 0) + 1);
     await pauseFor(pause);
@@ -170,7 +188,8 @@ async function waitUntilShown(
   let pause = 5;
   let problems: string[] = ['no answer yet'];
   for (;;) {
-    const observed = await look(orderId, options.url());
+    const left = Math.max(100, deadline - Date.now());
+    const observed = await look(orderId, options.url(), Math.min(LOOK_TIMEOUT_MS, left));
     if (observed) {
       problems = differences(expected, observed);
       if (problems.length === 0) return [];
@@ -181,15 +200,26 @@ async function waitUntilShown(
   }
 }
 
-/** GET /api/orders/:id; undefined when the shop does not answer it right now. */
-export async function look(orderId: string, url: string): Promise<Observed | undefined> {
+/** GET /api/orders/:id; undefined when the shop does not answer it (within `timeoutMs`). */
+export async function look(
+  orderId: string,
+  url: string,
+  timeoutMs = LOOK_TIMEOUT_MS,
+): Promise<Observed | undefined> {
   try {
-    const response = await fetch(`${url}/api/orders/${orderId}`);
+    const response = await fetch(`${url}/api/orders/${orderId}`, {
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     if (response.status !== 200) return undefined;
     return (await response.json()) as Observed;
   } catch {
     return undefined;
   }
+}
+
+/** Whether a request was given up by its AbortSignal.timeout. */
+function timedOut(error: unknown): boolean {
+  return error instanceof Error && error.name === 'TimeoutError';
 }
 
 /** The pause between two polls of a condition (never a wait for something to happen). */

@@ -28,6 +28,15 @@ interface LogLine {
   readonly err?: { message?: string };
 }
 
+/** How long a process may take to say it is ready (a restart included). */
+export const START_TIMEOUT_MS = 30_000;
+
+/** The processes running now: killed if the test's own process exits first. */
+const living = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of living) child.kill('SIGKILL');
+});
+
 const LEVELS: Record<number, string> = {
   10: 'TRACE',
   20: 'DEBUG',
@@ -52,7 +61,10 @@ export class ShopProcess {
   readonly injections = new Map<string, number>();
   private readonly recent: string[] = [];
   private child: ChildProcess | undefined;
-  private exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
+  /** Resolves once the process has exited and its output is read to the end. */
+  private closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
+  /** False once the log file cannot be written (its folder removed): the lines are kept only. */
+  private logging = true;
 
   constructor(private readonly options: ShopProcessOptions) {
     this.part = options.part;
@@ -63,7 +75,10 @@ export class ShopProcess {
   }
 
   /** Starts the process and waits until it says it is ready (or fails, with its last lines). */
-  async start(extraEnv: Readonly<Record<string, string>> = {}, timeoutMs = 30_000): Promise<void> {
+  async start(
+    extraEnv: Readonly<Record<string, string>> = {},
+    timeoutMs = START_TIMEOUT_MS,
+  ): Promise<void> {
     this.incarnation++;
     this.note(`--- ${this.part} #${this.incarnation} starting`);
     const child = spawn(process.execPath, ['--import', 'tsx', 'shared/shop/src/process.ts'], {
@@ -78,8 +93,11 @@ export class ShopProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
-    this.exited = new Promise((resolve) =>
-      child.once('exit', (code, signal) => {
+    living.add(child);
+    // 'close', not 'exit': the last lines it printed are read (and logged) before it counts as gone.
+    this.closed = new Promise((resolve) =>
+      child.once('close', (code, signal) => {
+        living.delete(child);
         this.note(`--- ${this.part} #${this.incarnation} exited (${signal ?? `code ${code}`})`);
         resolve({ code, signal });
       }),
@@ -100,7 +118,7 @@ export class ShopProcess {
     let timer: NodeJS.Timeout | undefined;
     const outcome = await Promise.race([
       isReady.then(() => 'ready' as const),
-      this.exited.then(() => 'exited' as const),
+      this.closed.then(() => 'exited' as const),
       new Promise<'late'>((resolve) => {
         timer = setTimeout(() => resolve('late'), timeoutMs);
       }),
@@ -113,27 +131,30 @@ export class ShopProcess {
     }
   }
 
-  /** Sends `signal` and waits for the process to end; SIGKILL if it has not after `timeoutMs`. */
+  /**
+   * Sends `signal` and waits for the process to end and its output to be read; SIGKILL if it has
+   * not ended after `timeoutMs`.
+   */
   async stop(
     signal: NodeJS.Signals,
     timeoutMs = 15_000,
   ): Promise<{ code: number | null; signal: NodeJS.Signals | null; forced: boolean }> {
     const child = this.child;
-    const exited = this.exited;
-    if (!child || !exited) throw new Error(`the ${this.part} process was never started`);
+    const closed = this.closed;
+    if (!child || !closed) throw new Error(`the ${this.part} process was never started`);
     if (child.exitCode !== null || child.signalCode !== null) {
-      return { ...(await exited), forced: false };
+      return { ...(await closed), forced: false };
     }
     child.kill(signal);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => {
       timer = setTimeout(() => resolve('late'), timeoutMs);
     });
-    const first = await Promise.race([exited, late]);
+    const first = await Promise.race([closed, late]);
     clearTimeout(timer);
     if (first !== 'late') return { ...first, forced: false };
     child.kill('SIGKILL');
-    return { ...(await exited), forced: true };
+    return { ...(await closed), forced: true };
   }
 
   /** Whether the process runs now. */
@@ -151,7 +172,7 @@ export class ShopProcess {
   }
 
   private read(line: string): LogLine | undefined {
-    appendFileSync(this.options.logFile, `${line}\n`);
+    this.append(line);
     let parsed: LogLine | undefined;
     try {
       parsed = JSON.parse(line) as LogLine;
@@ -169,6 +190,16 @@ export class ShopProcess {
     }
     this.note(readable(parsed));
     return parsed;
+  }
+
+  /** Appends to the log file, unless it is gone (the test removed its folder after passing). */
+  private append(line: string): void {
+    if (!this.logging) return;
+    try {
+      appendFileSync(this.options.logFile, `${line}\n`);
+    } catch {
+      this.logging = false;
+    }
   }
 
   private note(line: string): void {
