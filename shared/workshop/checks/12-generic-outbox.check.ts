@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { AddItem, RemoveItem, SubmitOrder } from '@pierogi/shop';
 import { afterEach, describe, expect, it } from 'vitest';
-import { expectStruck, fileToOpen, sendAndSettle, useShop } from './harness.ts';
+import {
+  expectOneMeat,
+  expectStruck,
+  fileToOpen,
+  firstItemCount,
+  sendAndSettle,
+  useShop,
+} from './harness.ts';
 
 const OUTBOX = fileToOpen('src/outbox.ts');
 
@@ -14,39 +21,19 @@ describe('12 generic outbox', () => {
   const shop = useShop();
   afterEach(() => shop().chaos.clear());
 
-  /** How many orders marketing has seen start with Meat. */
-  async function startedWithMeat(): Promise<number> {
-    const { value } = await shop().marketing.load('first-items');
-    return value?.counts.Meat ?? 0;
-  }
-
-  /** The order has one Meat, billed once, and marketing counted it once (from `before`). */
-  async function expectOneMeat(orderId: string, before: number, why: string): Promise<void> {
-    const { value: order } = await shop().orders.load(orderId);
-    const { value: bill } = await shop().bills.load(orderId);
-    expect(
-      order?.lines,
-      `the order has ${JSON.stringify(order?.lines)} instead of one Meat: ${why}. Open ${OUTBOX}.`,
-    ).toEqual(['Meat']);
-    expect(
-      { total: bill?.total, items: bill?.items },
-      `billing charged ${bill?.items ?? 0} item(s) for one Meat: ${why}. Open ${OUTBOX}.`,
-    ).toEqual({ total: 1_200, items: 1 });
-    const counted = (await startedWithMeat()) - before;
-    expect(
-      counted,
-      `marketing counted ${counted} order(s) starting with Meat instead of 1: ${why}. Open ${OUTBOX}.`,
-    ).toBe(1);
-  }
-
   it('without chaos, the shop adds, removes, submits, bills and counts', async () => {
-    const before = await startedWithMeat();
+    const before = await firstItemCount(shop());
     const orderId = 'plain';
     await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId, filling: 'Meat' }));
     await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId, filling: 'Strawberry' }));
     await sendAndSettle(shop(), (f) => f.send(RemoveItem, { orderId, filling: 'Strawberry' }));
     await sendAndSettle(shop(), (f) => f.send(SubmitOrder, { orderId }));
-    await expectOneMeat(orderId, before, 'with no chaos at all');
+    await expectOneMeat(shop(), {
+      orderId: orderId,
+      before: before,
+      why: 'with no chaos at all',
+      open: OUTBOX,
+    });
     const { value: order } = await shop().orders.load(orderId);
     const { value: bill } = await shop().bills.load(orderId);
     expect(order?.submitted, 'the order is submitted').toBe(true);
@@ -62,32 +49,34 @@ describe('12 generic outbox', () => {
     const rules = ['AddItem', 'ItemAdded', 'FirstItemAdded'].map((messageType) =>
       shop().chaos.add({ kind: 'crash', step: 'ack', messageType, times: 1 }),
     );
-    const before = await startedWithMeat();
+    const before = await firstItemCount(shop());
     await sendAndSettle(shop(), (f) =>
       f.send(AddItem, { orderId: 'redelivered', filling: 'Meat' }),
     );
     for (const rule of rules) expectStruck(shop(), rule);
-    await expectOneMeat(
-      'redelivered',
-      before,
-      'each endpoint handled its message twice (it crashed before the ack, the broker delivered it again); a message whose outbox entry is null is processed already',
-    );
+    await expectOneMeat(shop(), {
+      orderId: 'redelivered',
+      before: before,
+      why: 'each endpoint handled its message twice (it crashed before the ack, the broker delivered it again); a message whose outbox entry is null is processed already',
+      open: OUTBOX,
+    });
   });
 
   it('every message sent twice, with one id: each counts once', async () => {
     const rule = shop().chaos.add({ kind: 'duplicate' });
-    const before = await startedWithMeat();
+    const before = await firstItemCount(shop());
     await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'twice', filling: 'Meat' }));
     expectStruck(shop(), rule);
-    await expectOneMeat(
-      'twice',
-      before,
-      'every message arrived twice with one id, and the second copy changed something or sent something new; a message whose outbox entry is null is processed already',
-    );
+    await expectOneMeat(shop(), {
+      orderId: 'twice',
+      before: before,
+      why: 'every message arrived twice with one id, and the second copy changed something or sent something new; a message whose outbox entry is null is processed already',
+      open: OUTBOX,
+    });
   });
 
   it('a late copy of an AddItem, after the RemoveItem, adds nothing', async () => {
-    const before = await startedWithMeat();
+    const before = await firstItemCount(shop());
     const id = randomUUID();
     const orderId = 'late';
     await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId, filling: 'Meat' }, { id }));
@@ -100,7 +89,7 @@ describe('12 generic outbox', () => {
     expect({ total: bill?.total, items: bill?.items }, `the bill: ${why}. Open ${OUTBOX}.`).toEqual(
       { total: 0, items: 0 },
     );
-    const counted = (await startedWithMeat()) - before;
+    const counted = (await firstItemCount(shop())) - before;
     expect(counted, `marketing counted the order ${counted} times: ${why}.`).toBe(1);
   });
 
@@ -111,14 +100,15 @@ describe('12 generic outbox', () => {
       messageType: 'FirstItemAdded',
       times: 1,
     });
-    const before = await startedWithMeat();
+    const before = await firstItemCount(shop());
     await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'refused', filling: 'Meat' }));
     expectStruck(shop(), rule);
-    await expectOneMeat(
-      'refused',
-      before,
-      'the ItemAdded had left before the FirstItemAdded failed, and the retry sent another one, with a new id; what the handler sends must wait until the attempt is stored',
-    );
+    await expectOneMeat(shop(), {
+      orderId: 'refused',
+      before: before,
+      why: 'the ItemAdded had left before the FirstItemAdded failed, and the retry sent another one, with a new id; what the handler sends must wait until the attempt is stored',
+      open: OUTBOX,
+    });
   });
 
   it('a send fails after the commit: the messages still go out, once', async () => {
@@ -129,35 +119,37 @@ describe('12 generic outbox', () => {
       messageType: 'AddItem',
       times: 1,
     });
-    const before = await startedWithMeat();
+    const before = await firstItemCount(shop());
     await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'unsent', filling: 'Meat' }));
     expect(
       () => expectStruck(shop(), rule),
       `nothing was sent through the step 'dispatch': send the stored messages after the save, with shop.steps.around('dispatch', message, () => shop.endpoint.dispatch(messages)), so that the chaos monkey can fail that send. Open ${OUTBOX}.`,
     ).not.toThrow();
-    await expectOneMeat(
-      'unsent',
-      before,
-      'sending the stored messages failed once, after the save; the retry must find the list in the outbox entry and send it, with the same ids, before marking the entry null',
-    );
+    await expectOneMeat(shop(), {
+      orderId: 'unsent',
+      before: before,
+      why: 'sending the stored messages failed once, after the save; the retry must find the list in the outbox entry and send it, with the same ids, before marking the entry null',
+      open: OUTBOX,
+    });
   });
 
   it('a store that times out after saving, on every endpoint: each message counts once', async () => {
     const rules = ['orders.save', 'bills.save', 'marketing.save'].map((step) =>
       shop().chaos.add({ kind: 'timeout', step, times: 1, delayMs: 10 }),
     );
-    const before = await startedWithMeat();
+    const before = await firstItemCount(shop());
     await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'timeout', filling: 'Meat' }));
     for (const rule of rules) expectStruck(shop(), rule);
-    await expectOneMeat(
-      'timeout',
-      before,
-      'each save went through, then failed to answer; from the outbox entry stored with the state, the retry knows the message is processed, and which messages to send if they may not be out yet',
-    );
+    await expectOneMeat(shop(), {
+      orderId: 'timeout',
+      before: before,
+      why: 'each save went through, then failed to answer; from the outbox entry stored with the state, the retry knows the message is processed, and which messages to send if they may not be out yet',
+      open: OUTBOX,
+    });
   });
 
   it('when the order cannot be stored, nobody hears of the Strawberry', async () => {
-    const before = await startedWithMeat();
+    const before = await firstItemCount(shop());
     await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'ghost', filling: 'Meat' }));
     const rule = shop().chaos.add({
       kind: 'fail-commit',
@@ -168,10 +160,11 @@ describe('12 generic outbox', () => {
       f.send(AddItem, { orderId: 'ghost', filling: 'Strawberry' }),
     );
     expectStruck(shop(), rule);
-    await expectOneMeat(
-      'ghost',
-      before,
-      'every attempt to store the Strawberry failed, but its ItemAdded had left each time (ghost messages); send only what is stored',
-    );
+    await expectOneMeat(shop(), {
+      orderId: 'ghost',
+      before: before,
+      why: 'every attempt to store the Strawberry failed, but its ItemAdded had left each time (ghost messages); send only what is stored',
+      open: OUTBOX,
+    });
   });
 });

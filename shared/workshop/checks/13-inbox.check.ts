@@ -22,7 +22,14 @@ import {
 import { AddItem, RemoveItem, SubmitOrder } from '@pierogi/shop';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT } from '../src/exercises.ts';
-import { expectStruck, fileToOpen, sendAndSettle, useShop } from './harness.ts';
+import {
+  expectOneMeat,
+  expectStruck,
+  fileToOpen,
+  firstItemCount,
+  sendAndSettle,
+  useShop,
+} from './harness.ts';
 
 const STRATEGY = fileToOpen('src/outboxInbox.ts');
 
@@ -143,12 +150,6 @@ describe('13 inbox', () => {
   const shop = useShop();
   afterEach(() => shop().chaos.clear());
 
-  /** How many orders marketing has seen start with Meat. */
-  async function startedWithMeat(): Promise<number> {
-    const { value } = await shop().marketing.load('first-items');
-    return value?.counts.Meat ?? 0;
-  }
-
   /**
    * Holds the first AddItem selected by `selects` that reaches the step `load` until another
    * delivery of an AddItem it selects reaches the step `ack` (its handling is over), then lets
@@ -200,29 +201,19 @@ describe('13 inbox', () => {
     return Object.keys((doc as { outbox?: Record<string, unknown> } | undefined)?.outbox ?? {});
   }
 
-  /** The order has one Meat, billed once, and marketing counted it once (from `before`). */
-  async function expectOneMeat(orderId: string, before: number, why: string): Promise<void> {
-    const { value: order } = await shop().orders.load(orderId);
-    const { value: bill } = await shop().bills.load(orderId);
-    const counted = (await startedWithMeat()) - before;
-    expect(
-      order?.lines,
-      `the order has ${JSON.stringify(order?.lines)} instead of one Meat: ${why}. Open ${STRATEGY}.`,
-    ).toEqual(['Meat']);
-    expect(
-      { total: bill?.total ?? 0, items: bill?.items ?? 0, counted },
-      `billing charged ${bill?.items ?? 0} item(s) and marketing counted ${counted} order(s) for one Meat: ${why}. Open ${STRATEGY}.`,
-    ).toEqual({ total: 1_200, items: 1, counted: 1 });
-  }
-
   it('without chaos the documents keep no trace of the messages they processed', async () => {
-    const before = await startedWithMeat();
+    const before = await firstItemCount(shop());
     const orderId = 'plain';
     await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId, filling: 'Meat' }));
     await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId, filling: 'Strawberry' }));
     await sendAndSettle(shop(), (f) => f.send(RemoveItem, { orderId, filling: 'Strawberry' }));
     await sendAndSettle(shop(), (f) => f.send(SubmitOrder, { orderId }));
-    await expectOneMeat(orderId, before, 'with no chaos at all');
+    await expectOneMeat(shop(), {
+      orderId: orderId,
+      before: before,
+      why: 'with no chaos at all',
+      open: STRATEGY,
+    });
     const { value: order } = await shop().orders.load(orderId);
     const { value: bill } = await shop().bills.load(orderId);
     const { value: firstItems } = await shop().marketing.load('first-items');
@@ -246,7 +237,7 @@ describe('13 inbox', () => {
     // copy's delivery is over (it reached its ack), then loads.
     const rule = shop().chaos.add({ kind: 'duplicate', messageType: 'AddItem', times: 1 });
     const hold = holdFirstLoadUntilOtherAck(orderIdIs('overtaken'));
-    const before = await startedWithMeat();
+    const before = await firstItemCount(shop());
     try {
       await sendAndSettle(shop(), (f) =>
         f.send(AddItem, { orderId: 'overtaken', filling: 'Meat' }),
@@ -259,11 +250,12 @@ describe('13 inbox', () => {
       hold.state(),
       "one copy was to wait at the step 'load' until the other copy was done: this check proved nothing. Is the step still named 'load'?",
     ).toBe('released');
-    await expectOneMeat(
-      'overtaken',
-      before,
-      'one copy found nothing in the inbox and waited; the other copy did everything meanwhile, removed its outbox entry included; the first one then loaded an order that said nothing about the message, and applied it again. Load first, then check the inbox',
-    );
+    await expectOneMeat(shop(), {
+      orderId: 'overtaken',
+      before: before,
+      why: 'one copy found nothing in the inbox and waited; the other copy did everything meanwhile, removed its outbox entry included; the first one then loaded an order that said nothing about the message, and applied it again. Load first, then check the inbox',
+      open: STRATEGY,
+    });
   });
 
   it('a crash after marking the inbox, before the dispatch, loses nothing', async () => {
@@ -273,14 +265,15 @@ describe('13 inbox', () => {
       messageType: 'AddItem',
       times: 1,
     });
-    const before = await startedWithMeat();
+    const before = await firstItemCount(shop());
     await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'lost', filling: 'Meat' }));
     expectStruck(shop(), rule);
-    await expectOneMeat(
-      'lost',
-      before,
-      'the inbox said the AddItem was processed, but the process crashed before its messages left, and the retry believed the inbox (lost messages). Mark the inbox after the dispatch',
-    );
+    await expectOneMeat(shop(), {
+      orderId: 'lost',
+      before: before,
+      why: 'the inbox said the AddItem was processed, but the process crashed before its messages left, and the retry believed the inbox (lost messages). Mark the inbox after the dispatch',
+      open: STRATEGY,
+    });
   });
 
   it('a crash after the dispatch, before marking the inbox, applies nothing twice', async () => {
@@ -290,14 +283,15 @@ describe('13 inbox', () => {
       messageType: 'AddItem',
       times: 1,
     });
-    const before = await startedWithMeat();
+    const before = await firstItemCount(shop());
     await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'unmarked', filling: 'Meat' }));
     expectStruck(shop(), rule);
-    await expectOneMeat(
-      'unmarked',
-      before,
-      'the process crashed before the inbox was marked; if the outbox entry was removed already, nothing says the message was processed, and the retry applies it again. Remove the entry after marking the inbox',
-    );
+    await expectOneMeat(shop(), {
+      orderId: 'unmarked',
+      before: before,
+      why: 'the process crashed before the inbox was marked; if the outbox entry was removed already, nothing says the message was processed, and the retry applies it again. Remove the entry after marking the inbox',
+      open: STRATEGY,
+    });
   });
 
   it('a crash after marking the inbox, before removing the entry, leaves no entry behind', async () => {
@@ -307,7 +301,7 @@ describe('13 inbox', () => {
       messageType: 'AddItem',
       times: 1,
     });
-    const before = await startedWithMeat();
+    const before = await firstItemCount(shop());
     await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'leftover', filling: 'Meat' }));
     expectStruck(shop(), rule);
     const { value: order } = await shop().orders.load('leftover');
@@ -315,7 +309,12 @@ describe('13 inbox', () => {
       entriesOf(order),
       `the process crashed between marking the inbox and removing the AddItem's outbox entry; the retry found the id in the inbox and stopped, and the entry stays in the order for ever. Open ${STRATEGY}: on the duplicate path, remove an entry left behind.`,
     ).toEqual([]);
-    await expectOneMeat('leftover', before, 'after a crash before the cleanup');
+    await expectOneMeat(shop(), {
+      orderId: 'leftover',
+      before: before,
+      why: 'after a crash before the cleanup',
+      open: STRATEGY,
+    });
   });
 
   it('two copies, and a crash at any step of one: every execution keeps every invariant', async () => {

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { MessageSession } from '@pierogi/shared';
 import { type Isolation, isolate } from '@pierogi/shared/testing';
-import { type RunningShop, runShop, type ShopTree } from '@pierogi/shop';
-import { afterAll, beforeAll, inject } from 'vitest';
+import { type Filling, type RunningShop, runShop, type ShopTree } from '@pierogi/shop';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { ROOT } from '../src/exercises.ts';
 
 /** The tree a check runs against: PIEROGI_TREE, relative to the repository root. */
@@ -105,4 +105,39 @@ export function expectStruck(shop: RunningShop, ruleId: string): void {
       `the chaos rule ${ruleId} (${JSON.stringify(entry.rule)}) never struck: this check proved nothing. Is the step or message type still named so?`,
     );
   }
+}
+
+/** How many orders marketing has counted as starting with `filling` (its `first-items` document). */
+export async function firstItemCount(
+  shop: RunningShop,
+  filling: Filling = 'Meat',
+): Promise<number> {
+  const { value } = await shop.marketing.load('first-items');
+  return value?.counts[filling] ?? 0;
+}
+
+/**
+ * The order holds one Meat, billed once, and marketing counted one more order starting with Meat
+ * than `before`; otherwise the check fails saying `why`, and which file to open.
+ */
+export async function expectOneMeat(
+  shop: RunningShop,
+  scene: { orderId: string; before: number; why: string; open: string },
+): Promise<void> {
+  const { orderId, before, why, open } = scene;
+  const { value: order } = await shop.orders.load(orderId);
+  const { value: bill } = await shop.bills.load(orderId);
+  expect(
+    order?.lines,
+    `the order has ${JSON.stringify(order?.lines)} instead of one Meat: ${why}. Open ${open}.`,
+  ).toEqual(['Meat']);
+  expect(
+    { total: bill?.total ?? 0, items: bill?.items ?? 0 },
+    `billing charged ${bill?.items ?? 0} item(s) for one Meat: ${why}. Open ${open}.`,
+  ).toEqual({ total: 1_200, items: 1 });
+  const counted = (await firstItemCount(shop)) - before;
+  expect(
+    counted,
+    `marketing counted ${counted} order(s) starting with Meat instead of 1: ${why}. Open ${open}.`,
+  ).toBe(1);
 }
