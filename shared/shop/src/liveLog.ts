@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
-import type { Chaos, IncomingMiddleware } from '@pierogi/shared';
+import type { Chaos, HandlerContext, IncomingMiddleware } from '@pierogi/shared';
+
+const DROPPED = Symbol('dropped as a duplicate');
 
 /** One line of the page's live message log. */
 export interface LogEntry {
@@ -37,13 +39,29 @@ export class LiveLog extends EventEmitter<{ entry: [LogEntry] }> {
     return [...this.entries];
   }
 
-  /** Incoming middleware: a line per delivery, handled or failed. */
+  /**
+   * A line for a delivery dropped as a duplicate; its delivery then gets no "handled" line (it
+   * was not handled, whatever the handler did to say so).
+   */
+  duplicate(context: HandlerContext, why: string): void {
+    context.items.set(DROPPED, true);
+    this.add({
+      kind: 'duplicate',
+      endpoint: context.endpoint,
+      messageType: context.message.type,
+      messageId: context.message.id,
+      text: `${context.endpoint} dropped a duplicate ${context.message.type}: ${why}`,
+    });
+  }
+
+  /** Incoming middleware: a line per delivery, handled or failed (or dropped, see duplicate). */
   deliveries(endpoint: string): IncomingMiddleware {
     return async (context, next) => {
       const { message } = context;
       const base = { endpoint, messageType: message.type, messageId: message.id };
       try {
         await next();
+        if (context.items.get(DROPPED)) return;
         this.add({ ...base, kind: 'handled', text: `${endpoint} handled ${message.type}` });
       } catch (error) {
         this.add({

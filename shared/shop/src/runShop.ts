@@ -140,14 +140,7 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
     billing: endpoint('billing'),
     marketing: endpoint('marketing'),
   };
-  const duplicate = (context: HandlerContext, why: string) =>
-    log.add({
-      kind: 'duplicate',
-      endpoint: context.endpoint,
-      messageType: context.message.type,
-      messageId: context.message.id,
-      text: `${context.endpoint} dropped a duplicate ${context.message.type}: ${why}`,
-    });
+  const duplicate = (context: HandlerContext, why: string) => log.duplicate(context, why);
   /** What the endpoints' code asked to stop when the shop closes. */
   const closing: (() => Promise<void>)[] = [];
   for (const name of ['orders', 'billing', 'marketing'] as const) {

@@ -16,7 +16,12 @@ import {
 type Pending =
   | {
       readonly id: string;
-      readonly type: 'ItemAdded' | 'FirstItemAdded';
+      readonly type: 'ItemAdded';
+      readonly body: { orderId: string; filling: Filling };
+    }
+  | {
+      readonly id: string;
+      readonly type: 'FirstItemAdded';
       readonly body: { orderId: string; filling: Filling };
     }
   | {

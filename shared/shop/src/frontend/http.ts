@@ -129,7 +129,7 @@ export function createFrontend(options: FrontendOptions): FastifyInstance {
       logger.warn({ err: error }, 'could not pass a request on');
       return reply.status(503).send({
         error: 'service unavailable',
-        message: `the shop could not pass your request on (${error.message}); try again`,
+        message: `the shop could not pass your request on (${error.message}); try again, with the same idempotency-key if you sent one`,
       });
     }
     if (status >= 500) {
