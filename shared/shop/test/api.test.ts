@@ -112,10 +112,15 @@ describe('frontend API: chaos panel and 409', () => {
       const { call, chaos } = await api();
       await call('POST', '/api/chaos', { kind: 'fail-commit', store: 'marketing' });
       await call('POST', '/api/chaos', { kind: 'fail-commit', store: 'bills' });
-      expect(chaos.rules().map((r) => r.rule.step)).toEqual(['marketing.save', 'bills.save']);
+      await call('POST', '/api/chaos', { kind: 'fail-commit', store: 'commit' });
+      expect(chaos.rules().map((r) => r.rule.step)).toEqual([
+        'marketing.save',
+        'bills.save',
+        'commit',
+      ]);
       const wrong = await call('POST', '/api/chaos', { kind: 'fail-commit', store: 'payments' });
       expect(wrong.status).toBe(400);
-      expect(wrong.json.message).toMatch(/store must be one of orders, bills, marketing/);
+      expect(wrong.json.message).toMatch(/store must be one of orders, bills, marketing, commit/);
     });
 
     it('heals one rule, or every rule', async () => {

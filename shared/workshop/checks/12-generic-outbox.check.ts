@@ -23,11 +23,19 @@ describe('12 generic outbox', () => {
 
   it('without chaos, the shop adds, removes, submits, bills and counts', async () => {
     const before = await firstItemCount(shop());
+    const since = shop().log.recent().at(-1)?.seq ?? 0;
     const orderId = 'plain';
     await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId, filling: 'Meat' }));
     await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId, filling: 'Strawberry' }));
     await sendAndSettle(shop(), (f) => f.send(RemoveItem, { orderId, filling: 'Strawberry' }));
     await sendAndSettle(shop(), (f) => f.send(SubmitOrder, { orderId }));
+    const copies = shop()
+      .log.recent()
+      .filter((entry) => entry.seq > since && entry.kind === 'duplicate');
+    expect(
+      copies.map((entry) => entry.text),
+      `with no chaos at all, endpoints received copies of messages: each was sent twice. Is the second save (marking the entry null) made with the version the first save returned? With the version loaded it fails, and the attempt starts over and sends again. Open ${OUTBOX}.`,
+    ).toEqual([]);
     await expectOneMeat(shop(), {
       orderId: orderId,
       before: before,

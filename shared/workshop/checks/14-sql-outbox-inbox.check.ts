@@ -1,5 +1,5 @@
 import type { Filling } from '@pierogi/shop';
-import { AddItem, PRICES } from '@pierogi/shop';
+import { AddItem, PRICES, RemoveItem, SubmitOrder } from '@pierogi/shop';
 import { afterEach, describe, expect, it } from 'vitest';
 import { expectStruck, fileToOpen, request, sendAndSettle, settle, useShop } from './harness.ts';
 
@@ -44,6 +44,50 @@ describe('14 SQL outbox and inbox', () => {
       'one Meat in the order, one on the bill',
     ).toEqual({ total: PRICES.Meat, items: 1 });
     expect(counted, 'marketing counts the order once').toBe(1);
+  });
+
+  it('when the commit of a RemoveItem fails once, one portion comes off the order and the bill', async () => {
+    const orderId = 'remove-commit';
+    await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId, filling: 'Meat' }));
+    await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId, filling: 'Meat' }));
+    const rule = shop().chaos.add({
+      kind: 'fail-commit',
+      step: 'commit',
+      messageType: 'RemoveItem',
+      times: 1,
+    });
+    await sendAndSettle(shop(), (f) => f.send(RemoveItem, { orderId, filling: 'Meat' }));
+    expectStruck(shop(), rule);
+    const { value: order } = await shop().orders.load(orderId);
+    const { value: bill } = await shop().bills.load(orderId);
+    expect(
+      order?.lines,
+      `one RemoveItem took ${2 - (order?.lines.length ?? 0)} portions of Meat off the order: the first attempt saved the order outside the transaction, the failed commit did not take that back, and the retry removed another. Open ${ORDERS}: the RemoveItem handler too loads and saves in the transaction of the message.`,
+    ).toEqual(['Meat']);
+    expect(
+      { total: bill?.total ?? 0, items: bill?.items ?? 0 },
+      'the bill has the portion the order has',
+    ).toEqual({ total: PRICES.Meat, items: 1 });
+  });
+
+  it('when the commit of a SubmitOrder fails once, the order is submitted and invoiced once', async () => {
+    const orderId = 'submit-commit';
+    await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId, filling: 'Meat' }));
+    const rule = shop().chaos.add({
+      kind: 'fail-commit',
+      step: 'commit',
+      messageType: 'SubmitOrder',
+      times: 1,
+    });
+    await sendAndSettle(shop(), (f) => f.send(SubmitOrder, { orderId }));
+    expectStruck(shop(), rule);
+    const { value: order } = await shop().orders.load(orderId);
+    const { value: bill } = await shop().bills.load(orderId);
+    expect(order?.submitted, 'the order is submitted').toBe(true);
+    expect(
+      bill?.invoices ?? 0,
+      `the order is submitted and billing sent ${bill?.invoices ?? 0} invoice(s) instead of 1: the first attempt saved "submitted" outside the transaction, the failed commit took back its OrderSubmitted, and the retry found the order submitted already. Open ${ORDERS}: the SubmitOrder handler too loads and saves in the transaction of the message.`,
+    ).toBe(1);
   });
 
   it('when the commit of an ItemAdded fails once at billing, the item is charged once', async () => {

@@ -14,8 +14,11 @@ const MESSAGE_TYPES = [
   'FirstItemAdded',
 ] as const;
 
-/** Whose store a `fail-commit` fails: the endpoint that owns the data. */
-const STORES = ['orders', 'bills', 'marketing'] as const;
+/**
+ * Where a `fail-commit` fails: the save of the endpoint that owns the data, or `commit`, the
+ * commit of a whole message in the shops on an outbox + inbox (exercises 13 and 14).
+ */
+const STORES = ['orders', 'bills', 'marketing', 'commit'] as const;
 
 /**
  * What the page's chaos panel can switch on: the failures a facilitator shows live. A commit
@@ -45,7 +48,9 @@ function toChaosRule(panel: z.output<typeof PanelRule>): ChaosRule {
     ...(panel.messageType ? { messageType: panel.messageType } : {}),
     ...(panel.filling ? { field: { path: 'filling', equals: panel.filling } } : {}),
     ...(panel.kind === 'delay' ? { delayMs: panel.delayMs } : {}),
-    ...(panel.kind === 'fail-commit' ? { step: `${panel.store}.save` } : {}),
+    ...(panel.kind === 'fail-commit'
+      ? { step: panel.store === 'commit' ? 'commit' : `${panel.store}.save` }
+      : {}),
   };
 }
 
