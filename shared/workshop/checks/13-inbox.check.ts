@@ -27,6 +27,7 @@ import {
   expectStruck,
   fileToOpen,
   firstItemCount,
+  oneMeatDespite,
   sendAndSettle,
   useShop,
 } from './harness.ts';
@@ -259,36 +260,28 @@ describe('13 inbox', () => {
   });
 
   it('a crash after marking the inbox, before the dispatch, loses nothing', async () => {
-    const rule = shop().chaos.add({
-      kind: 'crash',
-      step: 'dispatch',
-      messageType: 'AddItem',
-      times: 1,
-    });
-    const before = await firstItemCount(shop());
-    await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'lost', filling: 'Meat' }));
-    expectStruck(shop(), rule);
-    await expectOneMeat(shop(), {
+    await oneMeatDespite(shop(), {
+      chaos: {
+        kind: 'crash',
+        step: 'dispatch',
+        messageType: 'AddItem',
+        times: 1,
+      },
       orderId: 'lost',
-      before: before,
       why: 'the inbox said the AddItem was processed, but the process crashed before its messages left, and the retry believed the inbox (lost messages). Mark the inbox after the dispatch',
       open: STRATEGY,
     });
   });
 
   it('a crash after the dispatch, before marking the inbox, applies nothing twice', async () => {
-    const rule = shop().chaos.add({
-      kind: 'crash',
-      step: 'mark-inbox',
-      messageType: 'AddItem',
-      times: 1,
-    });
-    const before = await firstItemCount(shop());
-    await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'unmarked', filling: 'Meat' }));
-    expectStruck(shop(), rule);
-    await expectOneMeat(shop(), {
+    await oneMeatDespite(shop(), {
+      chaos: {
+        kind: 'crash',
+        step: 'mark-inbox',
+        messageType: 'AddItem',
+        times: 1,
+      },
       orderId: 'unmarked',
-      before: before,
       why: 'the process crashed before the inbox was marked; if the outbox entry was removed already, nothing says the message was processed, and the retry applies it again. Remove the entry after marking the inbox',
       open: STRATEGY,
     });

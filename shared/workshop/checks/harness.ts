@@ -1,7 +1,7 @@
 import path from 'node:path';
-import type { MessageSession } from '@pierogi/shared';
+import type { ChaosRule, MessageSession } from '@pierogi/shared';
 import { type Isolation, isolate } from '@pierogi/shared/testing';
-import { type Filling, type RunningShop, runShop, type ShopTree } from '@pierogi/shop';
+import { AddItem, type Filling, type RunningShop, runShop, type ShopTree } from '@pierogi/shop';
 import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { ROOT } from '../src/exercises.ts';
 
@@ -140,4 +140,20 @@ export async function expectOneMeat(
     counted,
     `marketing counted ${counted} order(s) starting with Meat instead of 1: ${why}. Open ${open}.`,
   ).toBe(1);
+}
+
+/**
+ * One scene of the outbox checks: with the chaos rule `chaos` on, one Meat is added to a new
+ * order; the rule must strike, and the order must end with one Meat, billed once, counted once.
+ */
+export async function oneMeatDespite(
+  shop: RunningShop,
+  scene: { chaos: ChaosRule; orderId: string; why: string; open: string },
+): Promise<void> {
+  const { chaos, orderId, why, open } = scene;
+  const rule = shop.chaos.add(chaos);
+  const before = await firstItemCount(shop);
+  await sendAndSettle(shop, (f) => f.send(AddItem, { orderId, filling: 'Meat' }));
+  expectStruck(shop, rule);
+  await expectOneMeat(shop, { orderId, before, why, open });
 }
