@@ -2,7 +2,13 @@ export * from './contracts.ts';
 export { type Bill, Entities, type FirstItems, type Order } from './entities.ts';
 export { createFrontend, type FrontendOptions, MAX_BODY_BYTES } from './frontend/http.ts';
 export { LiveLog, type LogEntry } from './liveLog.ts';
-export { type RunningShop, type RunShopOptions, runShop, type ShopPart } from './runShop.ts';
+export {
+  type RunningShop,
+  type RunShopOptions,
+  runShop,
+  SHOP_PARTS,
+  type ShopPart,
+} from './runShop.ts';
 export { strategyStore } from './strategyStore.ts';
 export {
   type Accepted,

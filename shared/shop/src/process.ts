@@ -18,23 +18,19 @@
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createLogger, describeIssues, discoverServers, type Logger } from '@pierogi/shared';
+import {
+  CHAOS_KINDS,
+  createLogger,
+  describeIssues,
+  discoverServers,
+  type Logger,
+} from '@pierogi/shared';
 import { z } from 'zod';
-import { runShop, type ShopPart } from './runShop.ts';
-import type { ShopTree } from './tree.ts';
-
-const PARTS = ['frontend', 'orders', 'billing', 'marketing'] as const satisfies ShopPart[];
+import { runShop, SHOP_PARTS } from './runShop.ts';
+import { type ShopTree, treeModule } from './tree.ts';
 
 const ChaosRuleSchema = z.strictObject({
-  kind: z.enum([
-    'duplicate',
-    'delay',
-    'drop-then-redeliver',
-    'fail-publish',
-    'fail-commit',
-    'timeout',
-    'crash',
-  ]),
+  kind: z.enum(CHAOS_KINDS),
   messageType: z.string().optional(),
   field: z.object({ path: z.string(), equals: z.unknown() }).optional(),
   rate: z.number().min(0).max(1).optional(),
@@ -47,9 +43,9 @@ const Settings = z.object({
   SHOP_TREE: z.string({ error: 'SHOP_TREE is not set: name the tree to run' }).min(1),
   SHOP_PARTS: z
     .string()
-    .default(PARTS.join(','))
+    .default(SHOP_PARTS.join(','))
     .transform((list) => list.split(',').map((part) => part.trim()))
-    .pipe(z.array(z.enum(PARTS)).min(1)),
+    .pipe(z.array(z.enum(SHOP_PARTS)).min(1)),
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   HOST: z.string().default('127.0.0.1'),
   SHOP_SCHEMA: z
@@ -85,7 +81,7 @@ function settingsFrom(env: NodeJS.ProcessEnv): z.infer<typeof Settings> {
 }
 
 async function loadTree(tree: string): Promise<ShopTree> {
-  const file = tree.endsWith('.ts') ? tree : path.join(tree, 'src/index.ts');
+  const file = treeModule(tree);
   const module = (await import(pathToFileURL(path.resolve(file)).href)) as { default?: ShopTree };
   if (!module.default) throw new Error(`${file} has no default export (a defineShop(...) tree)`);
   return module.default;

@@ -64,7 +64,9 @@ export interface RunningShop {
   close(): Promise<void>;
 }
 
-export type ShopPart = 'frontend' | 'orders' | 'billing' | 'marketing';
+/** The parts of a shop; `frontend` is the HTTP API and the tree's frontend code. */
+export const SHOP_PARTS = ['frontend', 'orders', 'billing', 'marketing'] as const;
+export type ShopPart = (typeof SHOP_PARTS)[number];
 
 const ROUTES = { AddItem: 'orders', RemoveItem: 'orders', SubmitOrder: 'orders' };
 

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Endpoint, Envelope, HandlerContext, StepHook } from '@pierogi/shared';
 import type pg from 'pg';
 import type { Filling } from './contracts.ts';
@@ -71,4 +72,9 @@ export interface ShopTree {
 
 export function defineShop(tree: ShopTree): ShopTree {
   return tree;
+}
+
+/** The module of a tree: `src/index.ts` of the folder named, or the `.ts` file named itself. */
+export function treeModule(tree: string): string {
+  return tree.endsWith('.ts') ? tree : path.join(tree, 'src/index.ts');
 }

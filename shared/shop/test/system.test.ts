@@ -1,13 +1,14 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import type { ChaosRule } from '@pierogi/shared';
 import { closedPort, type Isolation, isolate, runCommand, waitFor } from '@pierogi/shared/testing';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { listExercises, ROOT } from '../../workshop/src/exercises.ts';
 import type { ShopPart } from '../src/runShop.ts';
-import type { ShopTree } from '../src/tree.ts';
+import { type ShopTree, treeModule } from '../src/tree.ts';
 import {
   differences,
   expectedAfter,
@@ -43,33 +44,20 @@ import { ShopProcess, START_TIMEOUT_MS } from './system/shopProcess.ts';
  * absolute, e.g. solutions/07-lost-messages).
  */
 
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const SEED = Number(process.env.SYSTEM_SEED ?? 1);
 const ORDERS = Number(process.env.SYSTEM_ORDERS ?? 300);
 const CUSTOMERS = Number(process.env.SYSTEM_CUSTOMERS ?? 15);
 const TREE = process.env.SYSTEM_TREE ?? latestSolution();
-const TREE_FILE = treeFile(TREE);
+const TREE_FILE = treeModule(path.resolve(ROOT, TREE));
 const ENDPOINTS = ['orders', 'billing', 'marketing'] as const;
 /** How long one click may take to be accepted and to show: longer than a restart can take. */
 const STEP_TIMEOUT_MS = START_TIMEOUT_MS + 15_000;
 
-/** The reference shop: the solution with the highest number. */
+/** The reference shop: the solution of the last exercise, as `pnpm start` runs it. */
 function latestSolution(): string {
-  const solutions = path.join(ROOT, 'solutions');
-  const latest = readdirSync(solutions, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && /^\d\d-/.test(e.name))
-    .filter((e) => existsSync(path.join(solutions, e.name, 'src/index.ts')))
-    .map((e) => e.name)
-    .sort()
-    .at(-1);
+  const latest = listExercises().at(-1);
   if (!latest) throw new Error('there is no solution to test');
-  return `solutions/${latest}`;
-}
-
-/** The tree's src/index.ts, from its folder or the file itself (relative to the repository). */
-function treeFile(tree: string): string {
-  const resolved = path.resolve(ROOT, tree);
-  return resolved.endsWith('.ts') ? resolved : path.join(resolved, 'src/index.ts');
+  return latest.solution;
 }
 
 /**

@@ -17,14 +17,16 @@ import { SimulatedCrash, SimulatedFailure } from './errors.ts';
  *   sees a failure anyway (the nastiest one: the commit went through);
  * - `crash`: the process dies at the named step (an exception by default, or a real exit).
  */
-export type ChaosKind =
-  | 'duplicate'
-  | 'delay'
-  | 'drop-then-redeliver'
-  | 'fail-publish'
-  | 'fail-commit'
-  | 'timeout'
-  | 'crash';
+export const CHAOS_KINDS = [
+  'duplicate',
+  'delay',
+  'drop-then-redeliver',
+  'fail-publish',
+  'fail-commit',
+  'timeout',
+  'crash',
+] as const;
+export type ChaosKind = (typeof CHAOS_KINDS)[number];
 
 export interface ChaosRule {
   readonly kind: ChaosKind;

@@ -1,4 +1,5 @@
 export {
+  CHAOS_KINDS,
   Chaos,
   type ChaosKind,
   type ChaosOptions,

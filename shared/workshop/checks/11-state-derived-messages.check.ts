@@ -1,16 +1,14 @@
 import { waitFor } from '@pierogi/shared/testing';
 import { AddItem, type Filling, SubmitOrder } from '@pierogi/shop';
 import { describe, expect, it } from 'vitest';
-import { expectStruck, fileToOpen, sendAndSettle, useShop } from './harness.ts';
+import { expectStruck, fileToOpen, firstItemCount, sendAndSettle, useShop } from './harness.ts';
 
 const ORDERS = fileToOpen('src/orders.ts');
 
 describe('11 state-derived messages', () => {
   const shop = useShop();
 
-  /** How many orders marketing has counted as starting with this filling. */
-  const counted = async (filling: Filling) =>
-    (await shop().marketing.load('first-items')).value?.counts[filling] ?? 0;
+  const counted = (filling: Filling) => firstItemCount(shop(), filling);
 
   /** Once everything has settled, the order has nothing left to publish. */
   const expectOutboxEmpty = async (orderId: string) => {

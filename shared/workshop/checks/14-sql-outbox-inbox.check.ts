@@ -1,7 +1,15 @@
 import type { Filling } from '@pierogi/shop';
 import { AddItem, PRICES, RemoveItem, SubmitOrder } from '@pierogi/shop';
 import { afterEach, describe, expect, it } from 'vitest';
-import { expectStruck, fileToOpen, request, sendAndSettle, settle, useShop } from './harness.ts';
+import {
+  expectStruck,
+  fileToOpen,
+  firstItemCount,
+  request,
+  sendAndSettle,
+  settle,
+  useShop,
+} from './harness.ts';
 
 const ORDERS = fileToOpen('src/orders.ts');
 const BILLING = fileToOpen('src/billing.ts');
@@ -11,11 +19,7 @@ describe('14 SQL outbox and inbox', () => {
   const shop = useShop({ http: true });
   afterEach(() => shop().chaos.clear());
 
-  /** How many orders marketing has counted as starting with `filling`. */
-  async function firstItems(filling: Filling): Promise<number> {
-    const { value } = await shop().marketing.load('first-items');
-    return value?.counts[filling] ?? 0;
-  }
+  const firstItems = (filling: Filling) => firstItemCount(shop(), filling);
 
   /** Adds `filling` to a new order `orderId` and returns what each endpoint made of it. */
   async function addFirst(orderId: string, filling: Filling) {

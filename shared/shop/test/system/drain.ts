@@ -1,3 +1,5 @@
+// The pause between two polls of a condition (never a wait for something to happen).
+import { setTimeout as pauseFor } from 'node:timers/promises';
 import type pg from 'pg';
 import { countOutbox, type QueueState, queueStates } from './inFlight.ts';
 import type { ShopProcess } from './shopProcess.ts';
@@ -120,9 +122,4 @@ function describeLeft(snapshot: Snapshot, errorQueue: string): string {
 
 function isDelayQueue(queue: string): boolean {
   return /\.delay-\d+ms$/.test(queue);
-}
-
-/** The pause between two polls of a condition (never a wait for something to happen). */
-function pauseFor(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

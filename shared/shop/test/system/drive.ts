@@ -1,3 +1,5 @@
+// The pause between two polls of a condition (never a wait for something to happen).
+import { setTimeout as pauseFor } from 'node:timers/promises';
 import {
   describeStep,
   differences,
@@ -220,9 +222,4 @@ export async function look(
 /** Whether a request was given up by its AbortSignal.timeout. */
 function timedOut(error: unknown): boolean {
   return error instanceof Error && error.name === 'TimeoutError';
-}
-
-/** The pause between two polls of a condition (never a wait for something to happen). */
-function pauseFor(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
