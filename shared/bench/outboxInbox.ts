@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { Endpoint } from '../src/bus/index.ts';
 import { createLogger } from '../src/log/index.ts';
 import { defineCommand, defineEvent } from '../src/messages/index.ts';
-import { SqlOutboxInbox } from '../src/outbox/index.ts';
+import { SqlOutboxInbox } from '../src/strategies/index.ts';
 import { RabbitMqTransport } from '../src/transports/index.ts';
 
 const AddItem = defineCommand('AddItem', z.object({ orderId: z.string(), filling: z.string() }));

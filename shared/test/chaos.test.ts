@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Endpoint } from '../src/bus/index.ts';
 import { Chaos, SimulatedCrash, SimulatedFailure } from '../src/chaos/index.ts';
-import { seededRandom } from '../src/dedup/index.ts';
+import { seededRandom } from '../src/index.ts';
 import { defineCommand, defineEvent, type Envelope } from '../src/messages/index.ts';
 import { Recorder, waitFor } from '../src/testing/index.ts';
 import { MemoryTransport } from '../src/transports/index.ts';

@@ -2,11 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Endpoint, type Transport } from '../src/bus/index.ts';
 import { defineCommand, defineEvent } from '../src/messages/index.ts';
-import {
-  ConversationNotSettledError,
-  ConversationTracer,
-  useIsolation,
-} from '../src/testing/index.ts';
+import { ConversationNotSettledError, ConversationTracer } from '../src/observe/index.ts';
+import { useIsolation } from '../src/testing/index.ts';
 import { MemoryTransport, RabbitMqTransport } from '../src/transports/index.ts';
 
 const PlaceOrder = defineCommand('PlaceOrder', z.object({ orderId: z.string() }));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deterministicId, randomFromMessage, stableHash } from '../src/dedup/index.ts';
+import { deterministicId, randomFromMessage, stableHash } from '../src/index.ts';
 
 describe('deterministic processing helpers', () => {
   it('the same cause gives the same outgoing id; any other cause, another id', () => {

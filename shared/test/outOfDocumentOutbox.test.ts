@@ -3,11 +3,11 @@ import { z } from 'zod';
 import type { OutgoingOperation } from '../src/bus/context.ts';
 import { Endpoint } from '../src/bus/index.ts';
 import { Chaos } from '../src/chaos/index.ts';
-import { type EntityDocument, entity } from '../src/dedup/index.ts';
+import { type EntityDocument, entity } from '../src/index.ts';
 import { defineCommand, defineEvent } from '../src/messages/index.ts';
-import { OutOfDocumentOutbox } from '../src/outbox/index.ts';
+import { ConversationTracer } from '../src/observe/index.ts';
 import { MemoryDocumentStore, MemoryInbox, MemoryOutboxStore } from '../src/store/index.ts';
-import { ConversationTracer } from '../src/testing/conversationTracer.ts';
+import { OutOfDocumentOutbox } from '../src/strategies/index.ts';
 import { MemoryTransport } from '../src/transports/index.ts';
 
 const AddItem = defineCommand('AddItem', z.object({ orderId: z.string(), filling: z.string() }));

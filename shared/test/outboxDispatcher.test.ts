@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { Endpoint } from '../src/bus/index.ts';
 import { Chaos } from '../src/chaos/index.ts';
 import { defineCommand, defineEvent, newMessageId } from '../src/messages/index.ts';
-import { OutboxDispatcher, SqlOutboxInbox } from '../src/outbox/index.ts';
+import { OutboxDispatcher, SqlOutboxInbox } from '../src/strategies/index.ts';
 import { Recorder, useIsolation } from '../src/testing/index.ts';
 import { RabbitMqTransport } from '../src/transports/index.ts';
 

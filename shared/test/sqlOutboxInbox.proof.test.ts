@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { Endpoint, type Transport } from '../src/bus/index.ts';
 import { Chaos } from '../src/chaos/index.ts';
 import { defineCommand, defineEvent } from '../src/messages/index.ts';
-import { SqlOutboxInbox } from '../src/outbox/index.ts';
+import { SqlOutboxInbox } from '../src/strategies/index.ts';
 import { useIsolation, waitFor } from '../src/testing/index.ts';
 import { RabbitMqTransport } from '../src/transports/index.ts';
 

@@ -14,17 +14,17 @@ import {
   type EntityDocument,
   entity,
   IdentityBased,
-} from '../src/dedup/index.ts';
+} from '../src/index.ts';
 import { defineCommand, defineEvent, type Envelope } from '../src/messages/index.ts';
+import { ConversationTracer } from '../src/observe/index.ts';
+import { PgDocumentStore, PgInboxStore, PgOutboxStore, PgTokenStore } from '../src/store/index.ts';
 import {
   DocumentOutbox,
   DocumentOutboxInbox,
   OutOfDocumentOutbox,
   TokenBased,
   tokenSender,
-} from '../src/outbox/index.ts';
-import { PgDocumentStore, PgInboxStore, PgOutboxStore, PgTokenStore } from '../src/store/index.ts';
-import { ConversationTracer } from '../src/testing/conversationTracer.ts';
+} from '../src/strategies/index.ts';
 import { useIsolation } from '../src/testing/index.ts';
 import { RabbitMqTransport } from '../src/transports/index.ts';
 

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Endpoint } from '../src/bus/index.ts';
-import { type EntityDocument, entity } from '../src/dedup/index.ts';
+import { type EntityDocument, entity } from '../src/index.ts';
 import { defineCommand, defineEvent } from '../src/messages/index.ts';
-import { TokenBased, tokenSender } from '../src/outbox/index.ts';
+import { ConversationTracer } from '../src/observe/index.ts';
 import { MemoryDocumentStore, MemoryTokenStore } from '../src/store/index.ts';
-import { ConversationTracer } from '../src/testing/conversationTracer.ts';
+import { TokenBased, tokenSender } from '../src/strategies/index.ts';
 import { MemoryTransport } from '../src/transports/index.ts';
 
 const PlaceOrder = defineCommand('PlaceOrder', z.object({ orderId: z.string() }));

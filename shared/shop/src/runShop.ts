@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   Chaos,
   type ChaosRule,
+  ConversationTracer,
   createLogger,
   Endpoint,
   type Envelope,
@@ -10,7 +11,6 @@ import {
   PgDocumentStore,
   RabbitMqTransport,
 } from '@pierogi/shared';
-import { ConversationTracer } from '@pierogi/shared/testing';
 import pg from 'pg';
 import { type Bill, Entities, type FirstItems, type Order } from './entities.ts';
 import { createFrontend } from './frontend/http.ts';

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMiddleware, OutgoingMiddleware } from '../bus/endpoint.ts';
-import { type SeededRandom, seededRandom } from '../dedup/seededRandom.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import { SimulatedCrash, SimulatedFailure } from './errors.ts';
+import { type SeededRandom, seededRandom } from './random.ts';
 
 /**
  * What the chaos monkey can do:

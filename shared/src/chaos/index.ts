@@ -7,3 +7,4 @@ export {
   type Injection,
 } from './chaos.ts';
 export { SimulatedCrash, SimulatedFailure } from './errors.ts';
+export { randomFromMessage, type SeededRandom, seededRandom } from './random.ts';

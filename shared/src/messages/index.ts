@@ -8,4 +8,5 @@ export {
   type MessageKind,
   type MessageType,
 } from './defineMessage.ts';
+export { deterministicId, ID_NAMESPACE, stableHash } from './deterministic.ts';
 export { type Envelope, type MessageHeaders, newMessageId, WIRE } from './envelope.ts';

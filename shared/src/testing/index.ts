@@ -1,10 +1,5 @@
 export { canForceCloseConnections, forceCloseConnections } from './brokerControl.ts';
 export {
-  ConversationNotSettledError,
-  ConversationTracer,
-  type SettledConversation,
-} from './conversationTracer.ts';
-export {
   type ActorRun,
   type ExploreOptions,
   type ExploreResult,

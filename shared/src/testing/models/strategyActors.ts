@@ -1,19 +1,19 @@
 import { capture } from '../../bus/capture.ts';
 import type { OutgoingOperation } from '../../bus/context.ts';
 import type { StepHook } from '../../bus/steps.ts';
+import { type Envelope, newMessageId } from '../../messages/envelope.ts';
+import { ConcurrencyError } from '../../store/documentStore.ts';
+import { MemoryInbox } from '../../store/inboxStore.ts';
+import { MemoryDocumentStore } from '../../store/memoryStores.ts';
+import { MemoryTokenStore } from '../../store/tokenStore.ts';
 import {
   type DocumentStrategy,
   type DocumentStrategyOptions,
   type EntityDocument,
   entity,
-} from '../../dedup/documentStrategy.ts';
-import { type Envelope, newMessageId } from '../../messages/envelope.ts';
-import { DocumentOutboxInbox } from '../../outbox/documentOutboxInbox.ts';
-import { TOKEN_HEADER, TokenBased } from '../../outbox/tokenBased.ts';
-import { ConcurrencyError } from '../../store/documentStore.ts';
-import { MemoryInbox } from '../../store/inboxStore.ts';
-import { MemoryDocumentStore } from '../../store/memoryStores.ts';
-import { MemoryTokenStore } from '../../store/tokenStore.ts';
+} from '../../strategies/documentStrategy.ts';
+import { DocumentOutboxInbox } from '../../strategies/outboxInbox.ts';
+import { TOKEN_HEADER, TokenBased } from '../../strategies/tokenBased.ts';
 import type { ExploreOptions } from '../interleavingExplorer.ts';
 import { stepwise } from '../stepwise.ts';
 

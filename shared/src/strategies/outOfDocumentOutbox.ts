@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { OutgoingOperation } from '../bus/context.ts';
+import type { Envelope } from '../messages/envelope.ts';
+import type { InboxStore } from '../store/inboxStore.ts';
+import type { OutboxStore } from '../store/outboxStore.ts';
 import {
   type Delivery,
   DocumentStrategy,
   type DocumentStrategyOptions,
   type Loaded,
-} from '../dedup/documentStrategy.ts';
-import type { Envelope } from '../messages/envelope.ts';
-import type { InboxStore } from '../store/inboxStore.ts';
-import type { OutboxStore } from '../store/outboxStore.ts';
+} from './documentStrategy.ts';
 
 /**
  * The outbox outside the document (documents have size limits; outgoing messages can be large),

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
-import { type SeededRandom, seededRandom } from './seededRandom.ts';
 
 /** The namespace of every deterministic id this library makes (a fixed, random UUID). */
 export const ID_NAMESPACE = '6f1b8c64-3c5e-4a53-9a3e-1d3a2f7e5b10';
@@ -24,9 +23,4 @@ export function deterministicId(
  */
 export function stableHash(text: string): number {
   return createHash('sha256').update(text).digest().readUInt32BE(0);
-}
-
-/** Random numbers that a retry of the same message gets again, in the same order. */
-export function randomFromMessage(messageId: string, purpose = ''): SeededRandom {
-  return seededRandom(stableHash(`${messageId}/${purpose}`));
 }

@@ -1,6 +1,6 @@
 import { capturedOf } from '../bus/capture.ts';
 import type { OutgoingMiddleware } from '../bus/endpoint.ts';
-import { deterministicId } from './deterministic.ts';
+import { deterministicId } from '../messages/deterministic.ts';
 
 const COUNTERS = Symbol('deterministic id counters');
 

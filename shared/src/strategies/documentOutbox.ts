@@ -1,8 +1,4 @@
-import {
-  type Delivery,
-  DocumentStrategy,
-  type PendingMessages,
-} from '../dedup/documentStrategy.ts';
+import { type Delivery, DocumentStrategy, type PendingMessages } from './documentStrategy.ts';
 
 /**
  * The generic outbox in the entity's document. `doc.outbox[incoming id]` is

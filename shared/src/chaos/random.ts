@@ -1,3 +1,5 @@
+import { stableHash } from '../messages/deterministic.ts';
+
 /**
  * A small, fast pseudo-random generator (mulberry32) from a 32-bit seed: the same seed gives the
  * same numbers in the same order, on every machine, so a chaos run can be replayed from its seed.
@@ -20,4 +22,9 @@ export function seededRandom(seed: number): SeededRandom {
       return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
     },
   };
+}
+
+/** Random numbers that a retry of the same message gets again, in the same order. */
+export function randomFromMessage(messageId: string, purpose = ''): SeededRandom {
+  return seededRandom(stableHash(`${messageId}/${purpose}`));
 }

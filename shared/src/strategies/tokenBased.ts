@@ -2,16 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { capturedOf, captureOutgoing } from '../bus/capture.ts';
 import type { OutgoingOperation } from '../bus/context.ts';
 import type { Endpoint, OutgoingMiddleware } from '../bus/endpoint.ts';
+import type { Envelope } from '../messages/envelope.ts';
+import { ConcurrencyError } from '../store/documentStore.ts';
+import type { TokenStore } from '../store/tokenStore.ts';
 import {
   type Delivery,
   DocumentStrategy,
   type DocumentStrategyOptions,
   type PendingMessages,
   withoutEntry,
-} from '../dedup/documentStrategy.ts';
-import type { Envelope } from '../messages/envelope.ts';
-import { ConcurrencyError } from '../store/documentStore.ts';
-import type { TokenStore } from '../store/tokenStore.ts';
+} from './documentStrategy.ts';
 
 /** The application header that carries a message's deduplication token. */
 export const TOKEN_HEADER = 'dedup-token';

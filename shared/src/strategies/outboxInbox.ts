@@ -1,10 +1,10 @@
+import type { InboxStore } from '../store/inboxStore.ts';
 import {
   type Delivery,
   DocumentStrategy,
   type DocumentStrategyOptions,
   withoutEntry,
-} from '../dedup/documentStrategy.ts';
-import type { InboxStore } from '../store/inboxStore.ts';
+} from './documentStrategy.ts';
 
 /**
  * The outbox in the entity's document, with an inbox store beside it that remembers processed

@@ -1,0 +1,5 @@
+export {
+  ConversationNotSettledError,
+  ConversationTracer,
+  type SettledConversation,
+} from './conversationTracer.ts';
