@@ -2,7 +2,7 @@
  * `pnpm bench`: measures, prints a table; `pnpm bench --json` prints one JSON object instead.
  * Uses the same servers as the tests (AMQP_URL / DATABASE_URL, else localhost, else Docker).
  */
-import { discoverServers } from '../src/servers/index.ts';
+import { discoverServers } from '../workshop/src/servers/index.ts';
 import { outboxInboxBench } from './outboxInbox.ts';
 import { transportThroughput } from './transportThroughput.ts';
 import { verificationSpeed } from './verificationSpeed.ts';

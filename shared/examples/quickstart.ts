@@ -1,16 +1,10 @@
 import { z } from 'zod';
-import {
-  configuredUrl,
-  defineCommand,
-  defineEvent,
-  Endpoint,
-  RabbitMqTransport,
-} from '../src/index.ts';
+import { defineCommand, defineEvent, Endpoint, RabbitMqTransport } from '../src/index.ts';
 
 const AddItem = defineCommand('AddItem', z.object({ orderId: z.string(), filling: z.string() }));
 const ItemAdded = defineEvent('ItemAdded', AddItem.schema);
 
-const url = configuredUrl('broker'); // AMQP_URL, or RabbitMQ on localhost
+const url = process.env.AMQP_URL || 'amqp://localhost'; // AMQP_URL, else RabbitMQ on localhost
 const transport = await RabbitMqTransport.connect({ url, prefix: 'quickstart.' });
 const orders = new Endpoint({ name: 'orders', transport });
 orders.handle(AddItem, async (message, context) => {

@@ -3,7 +3,6 @@ export * from './chaos/index.ts';
 export * from './log/index.ts';
 export * from './messages/index.ts';
 export * from './observe/index.ts';
-export * from './servers/index.ts';
 export * from './store/index.ts';
 export * from './strategies/index.ts';
 export * from './transports/index.ts';

@@ -18,14 +18,9 @@
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import {
-  CHAOS_KINDS,
-  createLogger,
-  describeIssues,
-  discoverServers,
-  type Logger,
-} from '@pierogi/shared';
+import { CHAOS_KINDS, createLogger, describeIssues, type Logger } from '@pierogi/shared';
 import { z } from 'zod';
+import { discoverServers } from '../../workshop/src/servers/index.ts';
 import { runShop, SHOP_PARTS } from './runShop.ts';
 import { type ShopTree, treeModule } from './tree.ts';
 

@@ -1,2 +1,3 @@
+export { DeadlineExceeded, describeConnectionError, maskUrl } from './connectionErrors.ts';
 export { MemoryTransport, type MemoryTransportOptions } from './memory/memoryTransport.ts';
 export { RabbitMqTransport, type RabbitMqTransportOptions } from './rabbitmq/rabbitMqTransport.ts';

@@ -5,7 +5,7 @@ export default defineConfig({
   test: {
     root: new URL('../../..', import.meta.url).pathname,
     include: ['shared/workshop/checks/*.check.ts'],
-    globalSetup: ['shared/src/testing/globalSetup.ts'],
+    globalSetup: ['shared/workshop/src/servers/globalSetup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

@@ -4,10 +4,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { discoverServers } from '@pierogi/shared';
 import { runShop, type ShopTree } from '@pierogi/shop';
 import { checkFileOf, runCheck } from './checkRunner.ts';
 import { type ExerciseInfo, findExercise, listExercises, ROOT, UsageError } from './exercises.ts';
+import { discoverServers } from './servers/index.ts';
 
 const [command, ...rest] = process.argv.slice(2);
 const flags = new Set(rest.filter((a) => a.startsWith('--')));

@@ -1,15 +1,15 @@
 import { execFile } from 'node:child_process';
+import { maskUrl } from '@pierogi/shared';
+import { canListen, sniffPort } from './portSniff.ts';
 import {
   configuredUrl,
   ENV_VARIABLE,
-  maskUrl,
   type ProbeFailure,
   probeBroker,
   probeDatabase,
   type ServerKind,
   urlFromEnv,
-} from '@pierogi/shared';
-import { canListen, sniffPort } from './portSniff.ts';
+} from './servers/index.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 

@@ -18,8 +18,7 @@ import type {
   TransportOperation,
 } from '../../bus/transport.ts';
 import { createLogger, type Logger } from '../../log/logger.ts';
-import { describeConnectionError } from '../../servers/probe.ts';
-import { maskUrl } from '../../servers/urls.ts';
+import { describeConnectionError, maskUrl } from '../connectionErrors.ts';
 
 export interface RabbitMqTransportOptions {
   readonly url: string;

@@ -8,7 +8,6 @@ export {
 export { POSTGRES_IMAGE, RABBITMQ_IMAGE } from './images.ts';
 export {
   DEFAULT_PROBE_TIMEOUT_MS,
-  describeConnectionError,
   type ProbeFailure,
   type ProbeResult,
   probeBroker,
@@ -20,7 +19,6 @@ export {
   DEFAULT_DATABASE_URL,
   DEFAULT_URL,
   ENV_VARIABLE,
-  maskUrl,
   type ServerKind,
   urlFromEnv,
   urlProblem,

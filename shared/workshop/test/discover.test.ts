@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
+import { maskUrl } from '@pierogi/shared';
+import { closedPort } from '@pierogi/shared/testing';
 import { describe, expect, inject, it } from 'vitest';
 import {
   DEFAULT_AMQP_URL,
   DEFAULT_DATABASE_URL,
   discoverServers,
-  maskUrl,
   POSTGRES_IMAGE,
   RABBITMQ_IMAGE,
   ServersUnavailableError,
-} from '../src/index.ts';
-import { closedPort } from '../src/testing/index.ts';
+} from '../src/servers/index.ts';
 
 const noDocker = async () => false;
 
@@ -98,7 +98,7 @@ describe('server discovery', () => {
   });
 
   it('docker-compose.yml runs the same images as the Testcontainers fallback', () => {
-    const compose = readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8');
+    const compose = readFileSync(new URL('../../../docker-compose.yml', import.meta.url), 'utf8');
     const images = [...compose.matchAll(/^\s*image:\s*(\S+)\s*$/gm)].map((m) => m[1]);
     expect(images.sort()).toEqual([POSTGRES_IMAGE, RABBITMQ_IMAGE].sort());
   });

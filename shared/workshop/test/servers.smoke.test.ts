@@ -1,7 +1,7 @@
+import { isolate, useIsolation } from '@pierogi/shared/testing';
 import amqp from 'amqplib';
 import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
-import { isolate, useIsolation } from '../src/testing/index.ts';
 
 describe('smoke: real servers, isolated per test file', () => {
   const iso = useIsolation('servers smoke');

@@ -1,7 +1,8 @@
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
+import { maskUrl } from '@pierogi/shared';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { maskUrl, probeBroker, probeDatabase, urlProblem } from '../src/servers/index.ts';
+import { probeBroker, probeDatabase, urlProblem } from '../src/servers/index.ts';
 
 const servers: Server[] = [];
 const sockets: Socket[] = [];

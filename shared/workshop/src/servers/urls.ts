@@ -31,23 +31,6 @@ export function configuredUrl(kind: ServerKind, env: NodeJS.ProcessEnv = process
   return urlFromEnv(kind, env) ?? DEFAULT_URL[kind];
 }
 
-/** A URL fit for logs and error messages: the password is replaced by `***`. */
-export function maskUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.host) {
-      if (parsed.password) parsed.password = '***';
-      return parsed.toString().replace(/\/$/, '');
-    }
-  } catch {
-    // not a URL: masked below
-  }
-  // Not a URL with a host: hide what stands between "//user:" (or, without a scheme, the first
-  // ':') and the last '@'.
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return url.replace(/(:\/\/[^:/@]*:).*@/, '$1***@');
-  return url.replace(/^([^:@/]*:).*@/, '$1***@');
-}
-
 /** Why a server URL cannot be used, before anything tries it; undefined when it looks right. */
 export function urlProblem(kind: ServerKind, url: string): string | undefined {
   const schemes = kind === 'broker' ? ['amqp:', 'amqps:'] : ['postgres:', 'postgresql:'];

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { discoverServers, ServersUnavailableError } from '../servers/discover.ts';
+import { discoverServers, ServersUnavailableError } from './discover.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

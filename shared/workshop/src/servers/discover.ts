@@ -1,6 +1,7 @@
+import { maskUrl } from '@pierogi/shared';
 import { DEFAULT_PROBE_TIMEOUT_MS, type ProbeResult, probeBroker, probeDatabase } from './probe.ts';
 import { dockerEngineAvailable, type StartedServer, startContainer } from './testcontainers.ts';
-import { DEFAULT_URL, ENV_VARIABLE, maskUrl, type ServerKind, urlFromEnv } from './urls.ts';
+import { DEFAULT_URL, ENV_VARIABLE, type ServerKind, urlFromEnv } from './urls.ts';
 
 export type ServerSource = 'environment' | 'localhost' | 'testcontainers';
 
