@@ -78,10 +78,12 @@ export async function outboxInboxBench(
         outbox = new SqlOutboxInbox(pool, name);
         await outbox.install();
         outbox.use(endpoint).handle(AddItem, async (m, ctx) => {
-          await SqlOutboxInbox.transaction(ctx).query(
-            'insert into lines (message_id, order_id) values ($1, $2)',
-            [m.id, m.body.orderId],
-          );
+          await ctx.work
+            .sql()
+            .query('insert into lines (message_id, order_id) values ($1, $2)', [
+              m.id,
+              m.body.orderId,
+            ]);
           await ctx.publish(ItemAdded, m.body);
         });
       } else {

@@ -1,8 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { Endpoint } from '../src/bus/index.ts';
-import { Chaos, SimulatedCrash, SimulatedFailure } from '../src/chaos/index.ts';
-import { seededRandom } from '../src/index.ts';
+import { captureOutgoing, Endpoint, startCapturing } from '../src/bus/index.ts';
+import {
+  Chaos,
+  SimulatedCrash,
+  SimulatedFailure,
+  seededRandom,
+  UnknownStepError,
+} from '../src/chaos/index.ts';
 import { defineCommand, defineEvent, type Envelope } from '../src/messages/index.ts';
 import { Recorder, waitFor } from '../src/testing/index.ts';
 import { MemoryTransport } from '../src/transports/index.ts';
@@ -32,7 +37,7 @@ async function billingOn(transport: MemoryTransport): Promise<Recorder<Item>> {
 async function publisher(chaos: Chaos) {
   const transport = new MemoryTransport();
   const billing = await billingOn(transport);
-  const orders = new Endpoint({ name: 'orders', transport, outgoing: [chaos.outgoing] });
+  const orders = new Endpoint({ name: 'orders', transport: chaos.wrap(transport) });
   return { billing, orders };
 }
 
@@ -41,10 +46,10 @@ async function shop(chaos: Chaos, ordersOptions: { incoming?: boolean } = {}) {
   const handled = new Recorder<Item>();
   const orders = new Endpoint({
     name: 'orders',
-    transport,
+    // What orders sends goes through the chaos monkey; what the frontend sends does not.
+    transport: chaos.wrap(transport),
     concurrency: 1,
     recoverability: { immediateRetries: 2, delayedRetriesMs: [] },
-    outgoing: [chaos.outgoing],
     incoming: ordersOptions.incoming ? [chaos.incoming] : [],
   }).handle(AddItem, async (m, ctx) => {
     handled.push(m);
@@ -99,6 +104,64 @@ describe('chaos', () => {
 
     await billing.waitForCount(1, 'ItemAdded from the retry');
     expect(handled.items.map((m) => m.headers.deliveryCount)).toEqual([1, 2]);
+  });
+
+  it('fail-publish strikes where the message leaves: after the commit on an endpoint that captures', async () => {
+    const chaos = new Chaos({ seed: 1 });
+    chaos.add({ kind: 'fail-publish', messageType: 'ItemAdded', times: 1 });
+    const transport = new MemoryTransport();
+    const billing = await billingOn(transport);
+    const steps: string[] = [];
+    // An outbox in miniature: what the handler sends is kept, then dispatched after its "commit".
+    const orders = new Endpoint({
+      name: 'orders',
+      transport: chaos.wrap(transport),
+      recoverability: { immediateRetries: 1, delayedRetriesMs: [] },
+      outgoing: [captureOutgoing],
+      incoming: [
+        async (context, next) => {
+          const captured = startCapturing(context);
+          await next();
+          steps.push('commit');
+          try {
+            await orders.dispatch(captured);
+            steps.push('sent');
+          } catch (error) {
+            steps.push('send failed');
+            throw error;
+          }
+        },
+      ],
+    }).handle(AddItem, async (m, ctx) => {
+      await ctx.publish(ItemAdded, m.body); // captured: never fails here
+      steps.push('handler published');
+    });
+    const frontend = new Endpoint({ name: 'frontend', transport });
+    endpoints.push(orders, frontend);
+    await orders.start();
+    await frontend.send(AddItem, { orderId: 'o1', filling: 'Meat' }, { to: 'orders' });
+    await billing.waitForCount(1, 'ItemAdded from the retry');
+    expect(steps).toEqual([
+      'handler published',
+      'commit',
+      'send failed',
+      'handler published',
+      'commit',
+      'sent',
+    ]);
+  });
+
+  it('a rule naming a step that does not exist is refused, with the steps that do', () => {
+    const chaos = new Chaos({ seed: 1, steps: ['commit', 'dispatch'] });
+    expect(() => chaos.add({ kind: 'fail-commit', step: 'comit' as 'commit' })).toThrow(
+      UnknownStepError,
+    );
+    expect(() => chaos.add({ kind: 'fail-commit', step: 'comit' as 'commit' })).toThrow(
+      'there is no step "comit"; the steps are commit, dispatch',
+    );
+    const id = chaos.add({ kind: 'fail-commit', step: 'dispatch' });
+    expect(() => chaos.update(id, { step: 'nowhere' as 'commit' })).toThrow(UnknownStepError);
+    expect(chaos.rules().map((r) => r.rule.step)).toEqual(['dispatch']);
   });
 
   it('drop-then-redeliver: the handler sees the message only on its second delivery', async () => {
@@ -200,16 +263,17 @@ describe('chaos', () => {
         type: 'ItemAdded',
         body: { orderId: `o${i}` },
       });
-      // Drive the outgoing middleware directly: the order of messages is fixed, so only the seed decides.
+      // Drive the wrapped transport directly: the order of messages is fixed, so only the seed decides.
+      const transport = chaos.wrap(new MemoryTransport());
       for (let i = 0; i < 200; i++) {
+        const { id, type, body } = message(i);
         const operation = {
-          message: { ...message(i), headers: {} as never },
+          message: { messageId: id, type, headers: {}, body: Buffer.from(JSON.stringify(body)) },
           destination: { kind: 'publish' as const, type: 'ItemAdded' },
         };
-        await chaos
-          .outgoing({ endpoint: 'orders', operation, incoming: undefined }, async () => {})
-          .catch(() => {});
+        await transport.dispatch(operation).catch(() => {});
       }
+      await transport.close();
       return chaos.injections.map((i) => `${i.kind}:${i.messageId}`);
     };
 

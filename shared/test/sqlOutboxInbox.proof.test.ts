@@ -53,14 +53,13 @@ describe('proof: SQL outbox + inbox under chaos (RabbitMQ and Postgres)', () => 
       await outbox.install();
       const orders = new Endpoint({
         name: ordersEndpoint,
-        transport,
+        transport: chaos.wrap(transport),
         concurrency: 8,
         recoverability: { immediateRetries: 3, delayedRetriesMs: [20, 50, 100, 200] },
         incoming: [chaos.incoming],
-        outgoing: [chaos.outgoing],
       });
       outbox.use(orders).handle(AddItem, async (m, ctx) => {
-        const db = SqlOutboxInbox.transaction(ctx);
+        const db = ctx.work.sql();
         await db.query(`insert into ${table} (message_id, order_id, filling) values ($1, $2, $3)`, [
           m.id,
           m.body.orderId,
@@ -79,11 +78,7 @@ describe('proof: SQL outbox + inbox under chaos (RabbitMQ and Postgres)', () => 
           received.set(m.id, { causationId: m.headers.causationId, orderId: m.body.orderId });
         },
       );
-      const frontend = new Endpoint({
-        name: 'frontend',
-        transport,
-        outgoing: [frontendChaos.outgoing],
-      });
+      const frontend = new Endpoint({ name: 'frontend', transport: frontendChaos.wrap(transport) });
       for (const e of [orders, billing, frontend]) cleanups.push(() => e.stop({ drain: false }));
       await orders.start();
       await billing.start();

@@ -11,9 +11,11 @@ import { Chaos } from '../src/chaos/index.ts';
 import {
   type DocumentStrategy,
   type DocumentStrategyOptions,
-  type EntityDocument,
   entity,
   IdentityBased,
+  metadataOf,
+  type OutboxMetadata,
+  type TransactionMetadata,
 } from '../src/index.ts';
 import { defineCommand, defineEvent, type Envelope } from '../src/messages/index.ts';
 import { ConversationTracer } from '../src/observe/index.ts';
@@ -76,7 +78,10 @@ interface Bill {
 
 /** What a strategy needs beyond the document store, and what it must leave behind. */
 interface Setup {
-  make<S>(options: DocumentStrategyOptions<S>, endpoint: string): DocumentStrategy<S>;
+  make<S extends object>(
+    options: DocumentStrategyOptions<S>,
+    endpoint: string,
+  ): DocumentStrategy<S, object, string>;
   /** Outgoing middleware of the endpoint that sends from outside a handler. */
   frontend: OutgoingMiddleware[];
   /** Leftovers once everything settled (and cleaned up); each must be 0. */
@@ -85,12 +90,15 @@ interface Setup {
 
 type Strategy = {
   name: string;
-  setup(pool: pg.Pool, tag: string, docs: () => Promise<EntityDocument<unknown>[]>): Promise<Setup>;
+  setup(pool: pg.Pool, tag: string, docs: () => Promise<object[]>): Promise<Setup>;
 };
 
-const pending = async (docs: () => Promise<EntityDocument<unknown>[]>) =>
+const pending = async (docs: () => Promise<object[]>) =>
   (await docs()).reduce(
-    (n, d) => n + Object.values(d.outbox ?? {}).filter((e) => e !== null).length,
+    (n, d) =>
+      n +
+      Object.values(metadataOf<OutboxMetadata<unknown>>(d)?.outbox ?? {}).filter((e) => e !== null)
+        .length,
     0,
   );
 
@@ -174,19 +182,21 @@ const STRATEGIES: Strategy[] = [
     async setup(pool, tag, docs) {
       const outbox = new PgOutboxStore<OutgoingOperation>(pool, `outbox_records_${tag}`);
       await outbox.install();
-      const strategies: OutOfDocumentOutbox<unknown>[] = [];
+      const strategies: OutOfDocumentOutbox<object>[] = [];
       return {
         make: (options, endpoint) => {
           const inbox = new PgInboxStore(pool, `${endpoint}_${tag}`, `inbox_${tag}`);
           const strategy = new OutOfDocumentOutbox({ ...options, outbox, inbox });
-          strategies.push(strategy as OutOfDocumentOutbox<unknown>);
+          strategies.push(strategy as OutOfDocumentOutbox<object>);
           return strategy;
         },
         frontend: [],
         leftovers: async () => {
           for (const s of strategies) await s.cleanupOrphans(0);
           return {
-            'pending transactions': (await docs()).filter((d) => d.txId !== undefined).length,
+            'pending transactions': (await docs()).filter(
+              (d) => metadataOf<TransactionMetadata>(d)?.txId !== undefined,
+            ).length,
             'outbox records': (await outbox.olderThan(0, 10_000)).length,
           };
         },
@@ -208,7 +218,7 @@ describe('proof: document strategies under chaos (RabbitMQ and Postgres)', () =>
         it(`seed ${seed}: every order and bill exactly right, every ItemAdded sent once, none for an uncommitted change`, async () => {
           const pool = iso().pool();
           const tag = `s${index}_${seed}`;
-          const documents = new PgDocumentStore<EntityDocument<unknown>>(pool, {
+          const documents = new PgDocumentStore<object>(pool, {
             table: `documents_${tag}`,
           });
           await documents.install();
@@ -216,11 +226,9 @@ describe('proof: document strategies under chaos (RabbitMQ and Postgres)', () =>
             endpoint text not null, message_id text not null,
             processed_at timestamptz not null default now(), primary key (endpoint, message_id))`);
           const allDocs = async () =>
-            (
-              await pool.query<{ body: EntityDocument<unknown> }>(
-                `select body from documents_${tag}`,
-              )
-            ).rows.map((r) => r.body);
+            (await pool.query<{ body: object }>(`select body from documents_${tag}`)).rows.map(
+              (r) => r.body,
+            );
           const setup = await strategy.setup(pool, tag, allDocs);
 
           const tracer = new ConversationTracer();
@@ -256,8 +264,8 @@ describe('proof: document strategies under chaos (RabbitMQ and Postgres)', () =>
             immediateRetries: 5,
             delayedRetriesMs: [10, 20, 50, 100, 200, 300, 400, 500],
           };
-          const common = <S>(partition: string, initial: () => S) => ({
-            store: documents as unknown as PgDocumentStore<EntityDocument<S>>,
+          const common = <S extends object>(partition: string, initial: () => S) => ({
+            store: documents as unknown as PgDocumentStore<S>,
             locate: (m: Envelope) => ({ partition, id: (m.body as { orderId: string }).orderId }),
             initial,
             steps: chaos,
@@ -266,11 +274,10 @@ describe('proof: document strategies under chaos (RabbitMQ and Postgres)', () =>
           const ordersName = `orders_${tag}`;
           const orders = new Endpoint({
             name: ordersName,
-            transport,
+            transport: chaos.wrap(transport),
             concurrency: 8,
             recoverability,
             incoming: [chaos.incoming],
-            outgoing: [chaos.outgoing],
           });
           setup
             .make<Order>(
@@ -310,8 +317,8 @@ describe('proof: document strategies under chaos (RabbitMQ and Postgres)', () =>
 
           const frontend = new Endpoint({
             name: `frontend_${tag}`,
-            transport,
-            outgoing: [frontendChaos.outgoing, ...setup.frontend],
+            transport: frontendChaos.wrap(transport),
+            outgoing: setup.frontend,
           });
           for (const e of [orders, billing, frontend])
             cleanups.push(() => e.stop({ drain: false }));
@@ -341,20 +348,18 @@ describe('proof: document strategies under chaos (RabbitMQ and Postgres)', () =>
           expect([...new Set(settled.flatMap((s) => s.failed.map((f) => f.messageId)))]).toEqual([
             doomed.id,
           ]);
-          const doomedOrder = (await documents.load('orders', 'doomed')).value?.state as
-            | Order
-            | undefined;
+          const doomedOrder = (await documents.load('orders', 'doomed')).value as Order | undefined;
           expect(doomedOrder?.lines ?? []).toEqual([]);
 
           // Every order holds exactly the lines sent to it; every bill counts exactly those.
           for (let o = 0; o < 40; o++) {
             const orderId = `order-${o}`;
             const expected = sent.filter((m) => m.body.orderId === orderId);
-            const order = (await documents.load('orders', orderId)).value?.state as Order;
+            const order = (await documents.load('orders', orderId)).value as Order;
             expect(order.lines.map((l) => l.messageId).sort()).toEqual(
               expected.map((m) => m.id).sort(),
             );
-            const bill = (await documents.load('billing', orderId)).value?.state as Bill;
+            const bill = (await documents.load('billing', orderId)).value as Bill;
             expect(bill.items, `items billed for ${orderId}`).toBe(expected.length);
           }
           // One ItemAdded per AddItem (copies share an id), each caused by a stored AddItem.

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Endpoint } from '../src/bus/index.ts';
-import { type EntityDocument, entity } from '../src/index.ts';
+import { entity } from '../src/index.ts';
 import { defineCommand, defineEvent } from '../src/messages/index.ts';
 import { ConversationTracer } from '../src/observe/index.ts';
 import { MemoryDocumentStore, MemoryTokenStore } from '../src/store/index.ts';
@@ -20,7 +20,7 @@ describe('token-based: a token per receiver', () => {
 
   async function shop(subscribers?: Record<string, string[]>) {
     const tokens = new MemoryTokenStore();
-    const documents = new MemoryDocumentStore<EntityDocument<Count>>();
+    const documents = new MemoryDocumentStore<Count>();
     const tracer = new ConversationTracer();
     const transport = tracer.wrap(new MemoryTransport());
     const strategy = (partition: string, extra: object = {}) =>
@@ -53,7 +53,7 @@ describe('token-based: a token per receiver', () => {
     endpoints.push(orders, billing, marketing);
     for (const e of [orders, billing, marketing]) await e.start();
     const load = async (partition: string) =>
-      (await documents.load(partition, 'o1')).value?.state.count ?? 0;
+      (await documents.load(partition, 'o1')).value?.count ?? 0;
     return { tokens, tracer, frontend, load };
   }
 

@@ -10,37 +10,37 @@ import {
 
 /** The orders endpoint: it owns the orders, and tells the others what changed. */
 export function orders(shop: ShopContext): void {
-  shop.endpoint.handle(AddItem, async (message, context) => {
+  shop.handle(AddItem, async (message, context) => {
     const { orderId, filling } = message.body;
-    const { value, version } = await shop.orders.load(orderId);
+    const { value, version } = await context.orders.load(orderId);
     const order = value ?? { id: orderId, lines: [], submitted: false };
     if (order.lines.includes(filling)) {
       shop.duplicate(context, `${filling} is in the order already`);
       return;
     }
     order.lines.push(filling);
-    await shop.orders.save(orderId, order, version);
+    await context.orders.save(orderId, order, version);
     await context.publish(ItemAdded, { orderId, filling });
   });
 
-  shop.endpoint.handle(RemoveItem, async (message, context) => {
+  shop.handle(RemoveItem, async (message, context) => {
     const { orderId, filling } = message.body;
-    const { value: order, version } = await shop.orders.load(orderId);
+    const { value: order, version } = await context.orders.load(orderId);
     if (!order?.lines.includes(filling)) {
       shop.duplicate(context, `${filling} is not in the order`);
       return;
     }
     order.lines = order.lines.filter((line) => line !== filling);
-    await shop.orders.save(orderId, order, version);
+    await context.orders.save(orderId, order, version);
     await context.publish(ItemRemoved, { orderId, filling });
   });
 
-  shop.endpoint.handle(SubmitOrder, async (message, context) => {
+  shop.handle(SubmitOrder, async (message, context) => {
     const { orderId } = message.body;
-    const { value: order, version } = await shop.orders.load(orderId);
+    const { value: order, version } = await context.orders.load(orderId);
     if (!order || order.submitted) return; // nothing to submit, or submitted already
     order.submitted = true;
-    await shop.orders.save(orderId, order, version);
+    await context.orders.save(orderId, order, version);
     await context.publish(OrderSubmitted, { orderId, items: order.lines.length });
   });
 }

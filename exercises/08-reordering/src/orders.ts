@@ -10,9 +10,9 @@ import {
 
 /** The orders endpoint: it owns the orders, and tells the others what changed. */
 export function orders(shop: ShopContext): void {
-  shop.endpoint.handle(AddItem, async (message, context) => {
+  shop.handle(AddItem, async (message, context) => {
     const { orderId, filling } = message.body;
-    const { value, version } = await shop.orders.load(orderId);
+    const { value, version } = await context.orders.load(orderId);
     const order = value ?? { id: orderId, lines: [], submitted: false };
     // 🤔 Meat in the order: a copy of an AddItem applied already, or the customer asking for a
     //    second portion? No Meat in the order: a new request, or a late copy of one applied
@@ -25,13 +25,13 @@ export function orders(shop: ShopContext): void {
       return;
     }
     order.lines.push(filling);
-    await shop.orders.save(orderId, order, version);
+    await context.orders.save(orderId, order, version);
     await context.publish(ItemAdded, { orderId, filling });
   });
 
-  shop.endpoint.handle(RemoveItem, async (message, context) => {
+  shop.handle(RemoveItem, async (message, context) => {
     const { orderId, filling } = message.body;
-    const { value: order, version } = await shop.orders.load(orderId);
+    const { value: order, version } = await context.orders.load(orderId);
     // 🤔 The same question: remove one portion per RemoveItem, and only once per RemoveItem.
     if (!order?.lines.includes(filling)) {
       shop.duplicate(context, `${filling} is not in the order`);
@@ -39,13 +39,13 @@ export function orders(shop: ShopContext): void {
       return;
     }
     order.lines = order.lines.filter((line) => line !== filling);
-    await shop.orders.save(orderId, order, version);
+    await context.orders.save(orderId, order, version);
     await context.publish(ItemRemoved, { orderId, filling });
   });
 
-  shop.endpoint.handle(SubmitOrder, async (message, context) => {
+  shop.handle(SubmitOrder, async (message, context) => {
     const { orderId } = message.body;
-    const { value: order, version } = await shop.orders.load(orderId);
+    const { value: order, version } = await context.orders.load(orderId);
     if (!order) return; // nothing to submit
     // 🤔 Submitted already: by a copy of this SubmitOrder, or by another one (a second tab)?
     if (order.submitted) {
@@ -55,7 +55,7 @@ export function orders(shop: ShopContext): void {
       return;
     }
     order.submitted = true;
-    await shop.orders.save(orderId, order, version);
+    await context.orders.save(orderId, order, version);
     await context.publish(OrderSubmitted, { orderId, items: order.lines.length });
   });
 }

@@ -14,9 +14,9 @@ interface Bill extends ShopBill {
 
 /** Billing charges each filling of an order once, and sends an invoice when it is submitted. */
 export function billing(shop: ShopContext): void {
-  shop.endpoint.handle(ItemAdded, async (message, context) => {
+  shop.handle(ItemAdded, async (message, context) => {
     const { orderId, filling } = message.body;
-    const { value, version } = await shop.bills.load(orderId);
+    const { value, version } = await context.bills.load(orderId);
     const bill: Bill = value ?? { orderId, total: 0, items: 0 };
     const charged = bill.fillings ?? [];
     // 🤔 The same two questions as in exercise 08: a copy of this ItemAdded, or a second portion?
@@ -28,12 +28,12 @@ export function billing(shop: ShopContext): void {
     bill.fillings = [...charged, filling];
     bill.total += PRICES[filling];
     bill.items += 1;
-    await shop.bills.save(orderId, bill, version);
+    await context.bills.save(orderId, bill, version);
   });
 
-  shop.endpoint.handle(ItemRemoved, async (message, context) => {
+  shop.handle(ItemRemoved, async (message, context) => {
     const { orderId, filling } = message.body;
-    const { value, version } = await shop.bills.load(orderId);
+    const { value, version } = await context.bills.load(orderId);
     const bill: Bill = value ?? { orderId, total: 0, items: 0 };
     const charged = bill.fillings ?? [];
     // 🤔 Events overtake each other: an ItemRemoved may come before its ItemAdded. What must
@@ -45,16 +45,16 @@ export function billing(shop: ShopContext): void {
     bill.fillings = charged.filter((charged) => charged !== filling);
     bill.total -= PRICES[filling];
     bill.items -= 1;
-    await shop.bills.save(orderId, bill, version);
+    await context.bills.save(orderId, bill, version);
   });
 
-  shop.endpoint.handle(OrderSubmitted, async (message, context) => {
+  shop.handle(OrderSubmitted, async (message, context) => {
     const { orderId } = message.body;
-    const { value, version } = await shop.bills.load(orderId);
+    const { value, version } = await context.bills.load(orderId);
     const bill: Bill = value ?? { orderId, total: 0, items: 0 };
     // 🤔 A copy of an OrderSubmitted, delivered twice: how many invoices?
     bill.invoices = (bill.invoices ?? 0) + 1;
     context.log.info(`invoice ${bill.invoices} for order ${orderId}: ${bill.total / 100}`);
-    await shop.bills.save(orderId, bill, version);
+    await context.bills.save(orderId, bill, version);
   });
 }

@@ -7,9 +7,9 @@ interface Stats extends FirstItems {
 
 /** Marketing counts which filling orders start with, in one document for the whole shop. */
 export function marketing(shop: ShopContext): void {
-  shop.endpoint.handle(FirstItemAdded, async (message, context) => {
+  shop.handle(FirstItemAdded, async (message, context) => {
     const { filling } = message.body;
-    const { value, version } = await shop.marketing.load('first-items');
+    const { value, version } = await context.marketing.load('first-items');
     const stats: Stats = value ?? { counts: {} };
     if (stats.processed?.includes(message.id)) {
       shop.duplicate(context, 'this FirstItemAdded is counted already');
@@ -17,6 +17,6 @@ export function marketing(shop: ShopContext): void {
     }
     stats.processed = [...(stats.processed ?? []), message.id];
     stats.counts[filling] = (stats.counts[filling] ?? 0) + 1;
-    await shop.marketing.save('first-items', stats, version);
+    await context.marketing.save('first-items', stats, version);
   });
 }

@@ -32,18 +32,20 @@ type Pending =
 
 /** An order that can keep the events its changes caused, stored with them (👉 `outbox`). */
 interface Order extends ShopOrder {
+  /** The ids of the messages applied to this order, stored with what they changed. */
+  processed?: string[];
   outbox?: Pending[];
 }
 
 /** The orders endpoint: it owns the orders, and tells the others what changed. */
 export function orders(shop: ShopContext): void {
-  shop.endpoint.handle(AddItem, async (message, context) => {
+  shop.handle(AddItem, async (message, context) => {
     const { orderId, filling } = message.body;
     // The events of this AddItem have the same ids on every attempt: copies published again
     // are ones billing and marketing have seen, not new ones.
     const id = deterministicId(message.id, context.endpoint, 'ItemAdded');
     const firstId = deterministicId(message.id, context.endpoint, 'FirstItemAdded');
-    const { value, version } = await shop.orders.load(orderId);
+    const { value, version } = await context.orders.load(orderId);
     const order: Order = value ?? { id: orderId, lines: [], submitted: false };
     // A copy carries the id of the original; a new request (a second portion, or Meat again
     // after a RemoveItem) has an id of its own. The lines cannot tell them apart.
@@ -59,15 +61,16 @@ export function orders(shop: ShopContext): void {
     const first = order.lines.length === 0;
     order.lines.push(filling);
     order.processed = [...(order.processed ?? []), message.id]; // in the same write as the line
-    await shop.orders.save(orderId, order, version);
+    await context.orders.save(orderId, order, version);
     await context.publish(ItemAdded, { orderId, filling }, { id });
     if (first) await context.publish(FirstItemAdded, { orderId, filling }, { id: firstId });
   });
 
-  shop.endpoint.handle(RemoveItem, async (message, context) => {
+  shop.handle(RemoveItem, async (message, context) => {
     const { orderId, filling } = message.body;
     const id = deterministicId(message.id, context.endpoint, 'ItemRemoved');
-    const { value: order, version } = await shop.orders.load(orderId);
+    const { value, version } = await context.orders.load(orderId);
+    const order: Order | undefined = value;
     if (order?.processed?.includes(message.id)) {
       shop.duplicate(context, 'this RemoveItem is applied already');
       await context.publish(ItemRemoved, { orderId, filling }, { id }); // it may never have left
@@ -77,14 +80,15 @@ export function orders(shop: ShopContext): void {
     if (!order || line === -1) return; // not in the order: nothing to take off
     order.lines.splice(line, 1); // one portion
     order.processed = [...(order.processed ?? []), message.id];
-    await shop.orders.save(orderId, order, version);
+    await context.orders.save(orderId, order, version);
     await context.publish(ItemRemoved, { orderId, filling }, { id });
   });
 
-  shop.endpoint.handle(SubmitOrder, async (message, context) => {
+  shop.handle(SubmitOrder, async (message, context) => {
     const { orderId } = message.body;
     const id = deterministicId(message.id, context.endpoint, 'OrderSubmitted');
-    const { value: order, version } = await shop.orders.load(orderId);
+    const { value, version } = await context.orders.load(orderId);
+    const order: Order | undefined = value;
     if (!order) return; // nothing to submit
     if (order.processed?.includes(message.id)) {
       shop.duplicate(context, 'this SubmitOrder is applied already');
@@ -97,7 +101,7 @@ export function orders(shop: ShopContext): void {
     if (order.submitted) return; // submitted by another SubmitOrder (a second tab): no event
     order.submitted = true;
     order.processed = [...(order.processed ?? []), message.id];
-    await shop.orders.save(orderId, order, version);
+    await context.orders.save(orderId, order, version);
     await context.publish(OrderSubmitted, { orderId, items: order.lines.length }, { id });
   });
 }

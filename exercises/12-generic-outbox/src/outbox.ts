@@ -21,39 +21,42 @@ export interface EntityOf<T> {
   readonly initial: (message: Envelope) => T;
 }
 
-const STATE = Symbol('the state the handler works on');
-
 /** How many lost races (a `ConcurrencyError` from a save) a delivery starts over after. */
 const MAX_CONFLICTS = 20;
 
 /** The state of the entity the message is about: change it in place, the outbox stores it. */
 export function current<T>(context: HandlerContext): T {
-  const state = context.items.get(STATE);
-  if (state === undefined) throw new Error('no state: is the outbox installed on this endpoint?');
-  return state as T;
+  const entity = context.work.entity;
+  if (entity === undefined) throw new Error('no state: is the outbox installed on this endpoint?');
+  return entity.state as T;
 }
 
 /**
  * Installs the outbox on the endpoint: each handler runs on the state of one entity, loaded
  * before it and stored after it, and what it sends leaves only once the state is stored.
  */
-export function useOutbox<T>(shop: ShopContext, entities: Entities<T>, entity: EntityOf<T>): void {
+export function useOutbox<T extends object>(
+  shop: ShopContext,
+  entities: Entities<T>,
+  entity: EntityOf<T>,
+): void {
   /** One attempt at a message: load, handle, store, send. */
   const attempt = async (context: IncomingContext, next: () => Promise<void>): Promise<void> => {
     const { message } = context;
     const id = entity.idOf(message);
-    const { value, version } = await entities.load(id);
+    const documents = entities.in(context); // as this message's unit of work sees them
+    const { value, version } = await documents.load(id);
     const doc = (value ?? entity.initial(message)) as T & { outbox?: Outbox };
     // 👉 1. `doc.outbox?.[message.id]` is null: a duplicate. Tell the page
     //       (`shop.duplicate(context, 'its messages are out already')`) and return.
     // 👉 2. It is absent: keep what the handler sends instead of sending it —
     //       `const messages = startCapturing(context)` (from @pierogi/shared) before `next()`,
     //       and `outgoing: captureOutgoing` below.
-    context.items.set(STATE, doc);
+    context.work.entity = { state: doc }; // what `current(context)` gives the handler
     await next(); // today what the handler sends leaves at once, before the state is stored
     // 👉 3. Store the state and the entry in this one save:
     //       `doc.outbox = { ...doc.outbox, [message.id]: messages }`.
-    await entities.save(id, doc, version);
+    await documents.save(id, doc, version);
     // 👉 4. Send them, as the step `dispatch` the chaos monkey can fail (they keep their ids):
     //       `await shop.steps.around('dispatch', message, () => shop.endpoint.dispatch(messages))`.
     //       Then set the entry to null and save again (with the version the first save returned).

@@ -16,19 +16,19 @@ export async function billing(shop: ShopContext): Promise<void> {
     initial: (message) => ({ orderId: orderIdOf(message), total: 0, items: 0 }),
   });
 
-  shop.endpoint.handle(ItemAdded, async (message, context) => {
+  shop.handle(ItemAdded, async (message, context) => {
     const bill = entity<Bill>(context).state;
     bill.total += PRICES[message.body.filling];
     bill.items += 1;
   });
 
-  shop.endpoint.handle(ItemRemoved, async (message, context) => {
+  shop.handle(ItemRemoved, async (message, context) => {
     const bill = entity<Bill>(context).state;
     bill.total -= PRICES[message.body.filling];
     bill.items -= 1;
   });
 
-  shop.endpoint.handle(OrderSubmitted, async (message, context) => {
+  shop.handle(OrderSubmitted, async (message, context) => {
     const bill = entity<Bill>(context).state;
     bill.invoices = (bill.invoices ?? 0) + 1;
     context.log.info(

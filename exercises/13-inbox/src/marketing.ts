@@ -9,7 +9,7 @@ export async function marketing(shop: ShopContext): Promise<void> {
     initial: () => ({ counts: {} }),
   });
 
-  shop.endpoint.handle(FirstItemAdded, async (message, context) => {
+  shop.handle(FirstItemAdded, async (message, context) => {
     const { counts } = entity<FirstItems>(context).state;
     const { filling } = message.body;
     counts[filling] = (counts[filling] ?? 0) + 1;

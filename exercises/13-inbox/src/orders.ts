@@ -23,7 +23,7 @@ export async function orders(shop: ShopContext): Promise<void> {
     initial: (message) => ({ id: orderIdOf(message), lines: [], submitted: false }),
   });
 
-  shop.endpoint.handle(AddItem, async (message, context) => {
+  shop.handle(AddItem, async (message, context) => {
     const { orderId, filling } = message.body;
     const order = entity<Order>(context).state;
     const first = order.lines.length === 0;
@@ -32,7 +32,7 @@ export async function orders(shop: ShopContext): Promise<void> {
     if (first) await context.publish(FirstItemAdded, { orderId, filling });
   });
 
-  shop.endpoint.handle(RemoveItem, async (message, context) => {
+  shop.handle(RemoveItem, async (message, context) => {
     const { orderId, filling } = message.body;
     const order = entity<Order>(context).state;
     const line = order.lines.indexOf(filling);
@@ -41,7 +41,7 @@ export async function orders(shop: ShopContext): Promise<void> {
     await context.publish(ItemRemoved, { orderId, filling });
   });
 
-  shop.endpoint.handle(SubmitOrder, async (message, context) => {
+  shop.handle(SubmitOrder, async (message, context) => {
     const { orderId } = message.body;
     const order = entity<Order>(context).state;
     if (order.submitted) return; // submitted already

@@ -1,26 +1,35 @@
 import {
   type Delivery,
-  DocumentStrategy,
   type DocumentStrategyOptions,
   type Envelope,
   type InboxStore,
-  type Loaded,
+  OUTBOX_INBOX_STEPS,
+  type OutboxInboxStep,
+  OutboxStrategy,
+  type PendingMessages,
   PgInboxStore,
 } from '@pierogi/shared';
-import { type Entities, type ShopContext, strategyStore } from '@pierogi/shop';
+import type { Entities, ShopContext } from '@pierogi/shop';
 
 /**
  * The generic outbox of exercise 12, with an inbox beside it: a store of the ids of processed
  * messages. Once a message's outgoing messages are out, its entry leaves the document; the inbox
  * remembers that it was processed.
  *
- * The steps it shares with the library's other strategies come from `DocumentStrategy`
- * (shared/src/dedup/documentStrategy.ts): `load`, `handleIntoOutbox` (run the handler, store the
- * state and the outbox entry in one write: the step `commit`) and `dispatch`. Each step has a
- * name the chaos monkey can fail, delay or crash: `load`, `check-inbox`, `commit`, `dispatch`,
- * `mark-inbox`, `cleanup`.
+ * The steps it shares with the library's other strategies come from `OutboxStrategy`
+ * (shared/src/strategies/documentStrategy.ts): `load`, `entryOf` (this message's outbox entry),
+ * `handleIntoOutbox` (run the handler, store the state and the outbox entry in one write: the
+ * step `commit`), `dispatch` and `removeEntry`. The entries sit in the document beside the state,
+ * where the library keeps a strategy's data. Each step has a name the chaos monkey can fail,
+ * delay or crash: `load`, `check-inbox`, `commit`, `dispatch`, `mark-inbox`, `cleanup`.
  */
-export class OutboxInbox<S> extends DocumentStrategy<S> {
+export class OutboxInbox<S extends object> extends OutboxStrategy<
+  S,
+  PendingMessages,
+  OutboxInboxStep
+> {
+  static readonly STEPS = OUTBOX_INBOX_STEPS;
+
   private readonly inbox: InboxStore;
 
   constructor(options: DocumentStrategyOptions<S> & { readonly inbox: InboxStore }) {
@@ -32,13 +41,17 @@ export class OutboxInbox<S> extends DocumentStrategy<S> {
     const { message } = delivery;
     // 🤔 This copy finds nothing in the inbox. What can another copy finish before the load?
     if (await this.inInbox(message)) return;
-    let loaded = await this.load(message);
-    let entry = loaded.doc.outbox?.[message.id];
-    if (!entry) ({ loaded, entry } = await this.handleIntoOutbox(delivery, next, loaded));
+    let loaded = await this.load(delivery);
+    let entry = this.entryOf(loaded, message.id);
+    if (!entry) {
+      ({ loaded, entry } = await this.handleIntoOutbox(delivery, next, loaded, (operations) => ({
+        operations,
+      })));
+    }
     // 🤔 After each of the next three lines: what if the process dies right there?
     await this.markInInbox(message);
     await this.dispatch(message, entry.operations);
-    await this.removeEntry(message, loaded);
+    await this.removeEntry('cleanup', delivery, loaded);
   }
 
   /** The step `check-inbox`: was this message processed? */
@@ -50,12 +63,6 @@ export class OutboxInbox<S> extends DocumentStrategy<S> {
   private markInInbox(message: Envelope): Promise<void> {
     return this.step('mark-inbox', message, () => this.inbox.mark(message.id));
   }
-
-  /** The step `cleanup`: stores the document without this message's outbox entry. */
-  private async removeEntry(message: Envelope, loaded: Loaded<S>): Promise<void> {
-    const { [message.id]: _removed, ...outbox } = loaded.doc.outbox ?? {};
-    await this.save('cleanup', message, loaded, { ...loaded.doc, outbox });
-  }
 }
 
 /** Which entity a message is about, and its state before the first message. */
@@ -65,11 +72,11 @@ export interface EntityOf<S> {
 }
 
 /**
- * Installs the outbox + inbox on the endpoint. Its documents are `entities`, stored flat as the
- * page reads them (`strategyStore`); its inbox is a table in the shop's database, one per
- * endpoint; its steps go through the chaos monkey.
+ * Installs the outbox + inbox on the endpoint. Its documents are `entities`, as each message's
+ * unit of work sees them (so chaos rules at `orders.save` can pick the message); its inbox is a
+ * table in the shop's database, one per endpoint; its steps go through the chaos monkey.
  */
-export async function useOutboxInbox<S>(
+export async function useOutboxInbox<S extends object>(
   shop: ShopContext,
   entities: Entities<S>,
   entity: EntityOf<S>,
@@ -77,7 +84,7 @@ export async function useOutboxInbox<S>(
   const inbox = new PgInboxStore(shop.pool, shop.endpoint.name);
   await inbox.install();
   new OutboxInbox<S>({
-    store: strategyStore(entities),
+    store: entities.forStrategy(),
     inbox,
     locate: (message) => ({ partition: shop.endpoint.name, id: entity.idOf(message) }),
     initial: entity.initial,

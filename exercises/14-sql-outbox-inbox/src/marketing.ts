@@ -1,4 +1,3 @@
-import type { HandlerContext } from '@pierogi/shared';
 import { FirstItemAdded, type ShopContext } from '@pierogi/shop';
 import { useSqlOutboxInbox } from './sqlOutbox.ts';
 
@@ -8,15 +7,14 @@ const FIRST_ITEMS = 'first-items';
 /** Marketing counts the filling each order started with. */
 export async function marketing(shop: ShopContext): Promise<void> {
   await useSqlOutboxInbox(shop);
-  // 🤔 The handlers below load and save through this. In which transaction? What if it fails?
-  const marketingOf = (_context: HandlerContext) => shop.marketing;
+  // 🤔 The handlers load and save through `shop.marketing`: the shop's marketing, each save committed
+  //    at once on a connection of the pool. Which transaction holds the inbox row? And if it fails?
 
-  shop.endpoint.handle(FirstItemAdded, async (message, context) => {
+  shop.handle(FirstItemAdded, async (message, context) => {
     const { filling } = message.body;
-    const marketing = marketingOf(context);
-    const { value, version } = await marketing.load(FIRST_ITEMS);
+    const { value, version } = await shop.marketing.load(FIRST_ITEMS);
     const firstItems = value ?? { counts: {} };
     firstItems.counts[filling] = (firstItems.counts[filling] ?? 0) + 1;
-    await marketing.save(FIRST_ITEMS, firstItems, version);
+    await shop.marketing.save(FIRST_ITEMS, firstItems, version);
   });
 }

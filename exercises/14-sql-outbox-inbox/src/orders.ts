@@ -1,4 +1,3 @@
-import type { HandlerContext } from '@pierogi/shared';
 import {
   AddItem,
   FirstItemAdded,
@@ -17,39 +16,36 @@ import { useSqlOutboxInbox } from './sqlOutbox.ts';
  */
 export async function orders(shop: ShopContext): Promise<void> {
   await useSqlOutboxInbox(shop);
-  // 🤔 The handlers below load and save through this. In which transaction? What if it fails?
-  const ordersOf = (_context: HandlerContext) => shop.orders;
+  // 🤔 The handlers load and save through `shop.orders`: the shop's orders, each save committed
+  //    at once on a connection of the pool. Which transaction holds the inbox row? And if it fails?
 
-  shop.endpoint.handle(AddItem, async (message, context) => {
+  shop.handle(AddItem, async (message, context) => {
     const { orderId, filling } = message.body;
-    const orders = ordersOf(context);
-    const { value, version } = await orders.load(orderId);
+    const { value, version } = await shop.orders.load(orderId);
     const order = value ?? { id: orderId, lines: [], submitted: false };
     const first = order.lines.length === 0;
     order.lines.push(filling); // a second Meat is a second portion
-    await orders.save(orderId, order, version);
+    await shop.orders.save(orderId, order, version);
     await context.publish(ItemAdded, { orderId, filling });
     if (first) await context.publish(FirstItemAdded, { orderId, filling });
   });
 
-  shop.endpoint.handle(RemoveItem, async (message, context) => {
+  shop.handle(RemoveItem, async (message, context) => {
     const { orderId, filling } = message.body;
-    const orders = ordersOf(context);
-    const { value: order, version } = await orders.load(orderId);
+    const { value: order, version } = await shop.orders.load(orderId);
     const line = order?.lines.indexOf(filling) ?? -1;
     if (!order || line === -1) return; // not in the order: nothing to take off
     order.lines.splice(line, 1); // one portion
-    await orders.save(orderId, order, version);
+    await shop.orders.save(orderId, order, version);
     await context.publish(ItemRemoved, { orderId, filling });
   });
 
-  shop.endpoint.handle(SubmitOrder, async (message, context) => {
+  shop.handle(SubmitOrder, async (message, context) => {
     const { orderId } = message.body;
-    const orders = ordersOf(context);
-    const { value: order, version } = await orders.load(orderId);
+    const { value: order, version } = await shop.orders.load(orderId);
     if (!order || order.submitted) return; // nothing to submit, or submitted already
     order.submitted = true;
-    await orders.save(orderId, order, version);
+    await shop.orders.save(orderId, order, version);
     await context.publish(OrderSubmitted, { orderId, items: order.lines.length });
   });
 }

@@ -30,7 +30,13 @@ function quote(input: unknown): string {
   return text.length <= 40 ? text : `${text.slice(0, 38)}…"`;
 }
 
-const OrderId = z.string().min(1, 'orderId is empty').max(100, 'orderId is too long');
+/** How an order id looks, wherever it is checked: 1–64 letters, digits, `-` or `_`. */
+export const ORDER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** An order id, in every message and at the HTTP edge: the one rule for what it may be. */
+export const OrderId = z.string().regex(ORDER_ID_PATTERN, {
+  error: (issue) => `orderId must be 1–64 letters, digits, "-" or "_", not ${quote(issue.input)}`,
+});
 
 /** The customer wants one more portion of a filling in an order. */
 export const AddItem = defineCommand(
@@ -62,3 +68,20 @@ export const FirstItemAdded = defineEvent(
   'FirstItemAdded',
   z.object({ orderId: OrderId, filling: FillingSchema }),
 );
+
+/** Every message type of the shop. */
+export const SHOP_MESSAGES = [
+  AddItem,
+  RemoveItem,
+  SubmitOrder,
+  ItemAdded,
+  ItemRemoved,
+  OrderSubmitted,
+  FirstItemAdded,
+] as const;
+
+/** Their names, as chaos rules and the page pick them. */
+export const MESSAGE_TYPES = SHOP_MESSAGES.map((message) => message.type) as [
+  (typeof SHOP_MESSAGES)[number]['type'],
+  ...(typeof SHOP_MESSAGES)[number]['type'][],
+];

@@ -1,12 +1,13 @@
-import type {
-  DocumentStore,
-  Envelope,
-  PgDocumentStore,
-  StepHook,
-  Versioned,
+import {
+  ConcurrencyError,
+  type DocumentStore,
+  type PgDocumentStore,
+  type StepHook,
+  type UnitOfWork,
+  type Versioned,
 } from '@pierogi/shared';
-import type pg from 'pg';
 import type { Filling } from './contracts.ts';
+import type { EntityKind, ShopStep } from './steps.ts';
 
 /** An order as `orders` stores it. */
 export interface Order {
@@ -14,11 +15,6 @@ export interface Order {
   /** One entry per portion, in the order they were added. */
   lines: Filling[];
   submitted: boolean;
-  /**
-   * Ids of the messages applied to this order, for exercises that remember them by hand. (A
-   * library strategy keeps its own `processed` beside the state, not in it: see strategyStore.)
-   */
-  processed?: string[];
 }
 
 /** What `billing` keeps per order. */
@@ -42,14 +38,20 @@ export interface FirstItems {
  * The documents of one kind, by id: load with the version, save with the version you loaded
  * (someone else saved in between → `ConcurrencyError`). Loads and saves are steps the chaos
  * monkey can delay, fail or crash: `orders.load`, `orders.save`, `bills.save`, …
+ *
+ * A handler takes them from its message's unit of work (`context.orders`, or `in(context)`):
+ * then each step names the message, so a chaos rule can pick it by type or body, and the writes
+ * join the SQL transaction the unit of work holds, if a strategy opened one. Taken from the
+ * shop (`shop.orders`), they belong to no message: each save commits at once, on a connection
+ * of the pool.
  */
-export class Entities<T> {
+export class Entities<T extends object> {
   constructor(
     private readonly store: DocumentStore<T>,
-    private readonly kind: string,
-    private readonly steps?: StepHook,
-    /** The message being handled, if any (so chaos rules can select by type or body). */
-    private readonly current: () => Envelope | undefined = () => undefined,
+    private readonly kind: EntityKind,
+    private readonly steps?: StepHook<ShopStep>,
+    /** The message's unit of work, when these are one message's documents. */
+    private readonly work?: UnitOfWork,
   ) {}
 
   load(id: string): Promise<Versioned<T | undefined>> {
@@ -71,26 +73,50 @@ export class Entities<T> {
       try {
         return await this.save(id, value, version);
       } catch (error) {
-        if ((error as Error).name !== 'ConcurrencyError') throw error;
+        if (!(error instanceof ConcurrencyError)) throw error;
       }
     }
   }
 
   /**
-   * The same documents, loaded and saved in the transaction `client` has open (still through
-   * the chaos monkey's steps): they commit or roll back with everything else in it.
+   * The same documents as one message's unit of work sees them: the steps name its message, and
+   * loads and saves go through its SQL transaction when it holds one (they commit or roll back
+   * with everything else in it).
    */
-  within(client: pg.PoolClient): Entities<T> {
+  in(context: UnitOfWork | { readonly work: UnitOfWork }): Entities<T> {
+    const work = 'work' in context ? context.work : context;
+    return new Entities<T>(this.storeFor(work), this.kind, this.steps, work);
+  }
+
+  /**
+   * These documents as a library strategy's store (a `DocumentStore` whose partition is this
+   * kind): for each message, as its unit of work sees them.
+   */
+  forStrategy(): (work: UnitOfWork | undefined) => DocumentStore<T> {
+    return (work) => {
+      const entities = work ? this.in(work) : this;
+      return {
+        load: (_partition, id) => entities.load(id),
+        save: (_partition, id, value, expectedVersion) => entities.save(id, value, expectedVersion),
+        batch: async () => {
+          throw new Error('the shop saves one document at a time: a batch needs a DocumentStore');
+        },
+      };
+    };
+  }
+
+  private storeFor(work: UnitOfWork): DocumentStore<T> {
+    if (!work.transaction) return this.store;
     const store = this.store as Partial<Pick<PgDocumentStore<T>, 'within'>>;
     if (typeof store.within !== 'function') {
       throw new Error(`the ${this.kind} are not in Postgres: they cannot join a SQL transaction`);
     }
-    return new Entities<T>(store.within(client), this.kind, this.steps, this.current);
+    return store.within(work.transaction);
   }
 
-  private step<R>(name: string, work: () => Promise<R>): Promise<R> {
+  private step<R>(name: 'load' | 'save', work: () => Promise<R>): Promise<R> {
     return this.steps
-      ? this.steps.around(`${this.kind}.${name}`, this.current() ?? {}, work)
+      ? this.steps.around(`${this.kind}.${name}`, this.work?.message ?? {}, work)
       : work();
   }
 }

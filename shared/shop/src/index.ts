@@ -9,7 +9,7 @@ export {
   SHOP_PARTS,
   type ShopPart,
 } from './runShop.ts';
-export { strategyStore } from './strategyStore.ts';
+export { ENTITY_KINDS, type EntityKind, SHOP_STEPS, type ShopStep } from './steps.ts';
 export {
   type Accepted,
   accepted,
@@ -19,5 +19,8 @@ export {
   type FrontendContext,
   type FrontendSetup,
   type ShopContext,
+  type ShopHandler,
+  type ShopHandlerContext,
+  type ShopStores,
   type ShopTree,
 } from './tree.ts';

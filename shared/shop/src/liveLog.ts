@@ -1,8 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Chaos, HandlerContext, IncomingMiddleware } from '@pierogi/shared';
 
-const DROPPED = Symbol('dropped as a duplicate');
-
 /** One line of the page's live message log. */
 export interface LogEntry {
   readonly seq: number;
@@ -44,7 +42,7 @@ export class LiveLog extends EventEmitter<{ entry: [LogEntry] }> {
    * was not handled, whatever the handler did to say so).
    */
   duplicate(context: HandlerContext, why: string): void {
-    context.items.set(DROPPED, true);
+    context.work.dropped = why;
     this.add({
       kind: 'duplicate',
       endpoint: context.endpoint,
@@ -61,7 +59,7 @@ export class LiveLog extends EventEmitter<{ entry: [LogEntry] }> {
       const base = { endpoint, messageType: message.type, messageId: message.id };
       try {
         await next();
-        if (context.items.get(DROPPED)) return;
+        if (context.work.dropped !== undefined) return;
         this.add({ ...base, kind: 'handled', text: `${endpoint} handled ${message.type}` });
       } catch (error) {
         this.add({

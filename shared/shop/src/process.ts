@@ -22,6 +22,7 @@ import { CHAOS_KINDS, createLogger, describeIssues, type Logger } from '@pierogi
 import { z } from 'zod';
 import { discoverServers } from '../../workshop/src/servers/index.ts';
 import { runShop, SHOP_PARTS } from './runShop.ts';
+import { SHOP_STEPS } from './steps.ts';
 import { type ShopTree, treeModule } from './tree.ts';
 
 const ChaosRuleSchema = z.strictObject({
@@ -31,7 +32,7 @@ const ChaosRuleSchema = z.strictObject({
   rate: z.number().min(0).max(1).optional(),
   times: z.number().int().nonnegative().optional(),
   delayMs: z.number().int().nonnegative().optional(),
-  step: z.string().optional(),
+  step: z.enum(SHOP_STEPS, { error: `step must be one of ${SHOP_STEPS.join(', ')}` }).optional(),
 });
 
 const Settings = z.object({

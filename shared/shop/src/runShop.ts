@@ -1,21 +1,21 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   Chaos,
   type ChaosRule,
   ConversationTracer,
   createLogger,
   Endpoint,
-  type Envelope,
   type HandlerContext,
   type Logger,
   PgDocumentStore,
   RabbitMqTransport,
+  type UnitOfWork,
 } from '@pierogi/shared';
 import pg from 'pg';
 import { type Bill, Entities, type FirstItems, type Order } from './entities.ts';
 import { createFrontend } from './frontend/http.ts';
 import { LiveLog } from './liveLog.ts';
-import type { CustomerIntents, ShopContext, ShopTree } from './tree.ts';
+import { SHOP_STEPS, type ShopStep } from './steps.ts';
+import type { CustomerIntents, ShopContext, ShopStores, ShopTree } from './tree.ts';
 
 export interface RunShopOptions {
   readonly tree: ShopTree;
@@ -31,7 +31,7 @@ export interface RunShopOptions {
   /** The chaos monkey's seed: the same seed replays the same injections. Default 1. */
   readonly chaosSeed?: number;
   /** Chaos rules in force from the start, before the first message is taken. */
-  readonly chaosRules?: readonly ChaosRule[];
+  readonly chaosRules?: readonly ChaosRule<ShopStep>[];
   /**
    * Start only these parts (default: all), so each can run in a process of its own against the
    * same broker prefix and schema. `frontend` is the HTTP API and the tree's frontend code.
@@ -54,7 +54,7 @@ export interface RunningShop {
   readonly orders: ShopContext['orders'];
   readonly bills: ShopContext['bills'];
   readonly marketing: ShopContext['marketing'];
-  readonly chaos: Chaos;
+  readonly chaos: Chaos<ShopStep>;
   readonly log: LiveLog;
   /** Follows conversations across the endpoints: wait for one to settle instead of sleeping. */
   readonly tracer: ConversationTracer;
@@ -95,28 +95,37 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
   const documents = new PgDocumentStore<never>(pool, { table: 'documents' });
   await documents.install();
   const tracer = new ConversationTracer();
-  const transport = tracer.wrap(
-    await RabbitMqTransport.connect({
-      url: options.amqpUrl,
-      prefix: options.prefix ?? 'shop.',
-      connectionName: 'pierogi shop',
-      ...(options.onDeclare ? { onDeclare: options.onDeclare } : {}),
-    }),
-  );
-  const chaos = new Chaos({ seed: options.chaosSeed ?? 1, logger });
+  const chaos = new Chaos<ShopStep>({ seed: options.chaosSeed ?? 1, logger, steps: SHOP_STEPS });
   for (const rule of options.chaosRules ?? []) chaos.add(rule);
+  // Chaos outermost: the tracer inside it sees every copy a duplicate sends.
+  const transport = chaos.wrap(
+    tracer.wrap(
+      await RabbitMqTransport.connect({
+        url: options.amqpUrl,
+        prefix: options.prefix ?? 'shop.',
+        connectionName: 'pierogi shop',
+        ...(options.onDeclare ? { onDeclare: options.onDeclare } : {}),
+      }),
+    ),
+  );
   const runs = (part: ShopPart) => options.only?.includes(part) ?? true;
   const log = new LiveLog();
   log.watch(chaos);
-  // The message each handler is working on, so chaos rules at store steps can select by it.
-  const handling = new AsyncLocalStorage<Envelope>();
-  const store = <T>(kind: string) =>
-    new Entities<T>(documents as PgDocumentStore<T>, kind, chaos, () => handling.getStore());
-  const entities = {
-    orders: store<Order>('orders'),
-    bills: store<Bill>('bills'),
-    marketing: store<FirstItems>('marketing'),
+  const entities: ShopStores = {
+    orders: new Entities<Order>(documents as PgDocumentStore<Order>, 'orders', chaos),
+    bills: new Entities<Bill>(documents as PgDocumentStore<Bill>, 'bills', chaos),
+    marketing: new Entities<FirstItems>(
+      documents as PgDocumentStore<FirstItems>,
+      'marketing',
+      chaos,
+    ),
   };
+  /** The documents as one message's unit of work sees them. */
+  const storesOf = (work: UnitOfWork): ShopStores => ({
+    orders: entities.orders.in(work),
+    bills: entities.bills.in(work),
+    marketing: entities.marketing.in(work),
+  });
   const endpoint = (name: string) =>
     new Endpoint({
       name,
@@ -132,9 +141,7 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
           await chaos.around('ack', context.message, async () => {});
         },
         chaos.incoming,
-        (context, next) => handling.run(context.message, next),
       ],
-      outgoing: [chaos.outgoing],
     });
   const endpoints = {
     frontend: endpoint('frontend'),
@@ -148,9 +155,15 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
   for (const name of ['orders', 'billing', 'marketing'] as const) {
     const setup = options.tree[name];
     if (!setup || !runs(name)) continue;
+    const own = endpoints[name];
     await setup({
-      endpoint: endpoints[name],
+      endpoint: own,
       ...entities,
+      handle: (type, handler) => {
+        own.handle(type, (message, context) =>
+          handler(message, { ...context, ...storesOf(context.work) }),
+        );
+      },
       pool,
       log,
       steps: chaos,

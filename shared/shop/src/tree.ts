@@ -1,17 +1,48 @@
 import path from 'node:path';
-import type { Endpoint, Envelope, HandlerContext, StepHook } from '@pierogi/shared';
+import type {
+  BodyOf,
+  CommandType,
+  Endpoint,
+  Envelope,
+  EventType,
+  HandlerContext,
+  StepHook,
+} from '@pierogi/shared';
 import type pg from 'pg';
 import type { Filling } from './contracts.ts';
 import type { Bill, Entities, FirstItems, Order } from './entities.ts';
 import type { LiveLog } from './liveLog.ts';
+import type { ShopStep } from './steps.ts';
 
-/** What an exercise's code gets to set up one endpoint of the shop. */
-export interface ShopContext {
-  /** The endpoint to add handlers (and middleware) to. */
-  readonly endpoint: Endpoint;
+/** The shop's documents, by kind. */
+export interface ShopStores {
   readonly orders: Entities<Order>;
   readonly bills: Entities<Bill>;
   readonly marketing: Entities<FirstItems>;
+}
+
+/**
+ * What a shop handler gets besides the message: the bus's context, and the shop's documents as
+ * this message's unit of work sees them (its chaos steps name the message; its writes join the
+ * SQL transaction the unit of work holds, if any).
+ */
+export type ShopHandlerContext = HandlerContext & ShopStores;
+
+export type ShopHandler<M extends CommandType | EventType> = (
+  message: Envelope<BodyOf<M>>,
+  context: ShopHandlerContext,
+) => Promise<void>;
+
+/** What an exercise's code gets to set up one endpoint of the shop. */
+export interface ShopContext extends ShopStores {
+  /** The endpoint: its middleware (`use`), its name, sends from outside a handler. */
+  readonly endpoint: Endpoint;
+  /**
+   * Registers the handler of one message type on the endpoint. Its context carries the shop's
+   * documents for that message (`context.orders`…). (`shop.orders` and the others, outside a
+   * handler, belong to no message: each save commits at once, on a connection of the pool.)
+   */
+  handle<M extends CommandType | EventType>(messageType: M, handler: ShopHandler<M>): void;
   /** For exercises that keep rows of their own. Its search path is the shop's schema. */
   readonly pool: pg.Pool;
   readonly log: LiveLog;
@@ -19,7 +50,7 @@ export interface ShopContext {
    * The chaos monkey's hook for named steps ('commit', 'dispatch', …): give it to a library
    * strategy so chaos rules can fail, time out or crash its steps.
    */
-  readonly steps: StepHook;
+  readonly steps: StepHook<ShopStep>;
   /** Puts "duplicate dropped" on the page's live log. */
   duplicate(context: HandlerContext, why: string): void;
   /**

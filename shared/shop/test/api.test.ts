@@ -5,6 +5,7 @@ import { AddItem, RemoveItem, SubmitOrder } from '../src/contracts.ts';
 import { type Bill, Entities, type Order } from '../src/entities.ts';
 import { createFrontend } from '../src/frontend/http.ts';
 import { LiveLog } from '../src/liveLog.ts';
+import { SHOP_STEPS, type ShopStep } from '../src/steps.ts';
 
 /** The API's chaos panel and its refusals, on the in-memory transport (http.test.ts: the rest). */
 describe('frontend API: chaos panel and 409', () => {
@@ -14,15 +15,10 @@ describe('frontend API: chaos panel and 409', () => {
   });
 
   async function api(options: { handled?: (type: string) => boolean } = {}) {
-    const transport = new MemoryTransport();
     const routes = { AddItem: 'orders', RemoveItem: 'orders', SubmitOrder: 'orders' };
-    const chaos = new Chaos({ seed: 1 });
-    const frontend = new Endpoint({
-      name: 'frontend',
-      transport,
-      routes,
-      outgoing: [chaos.outgoing],
-    });
+    const chaos = new Chaos<ShopStep>({ seed: 1, steps: SHOP_STEPS });
+    const transport = chaos.wrap(new MemoryTransport());
+    const frontend = new Endpoint({ name: 'frontend', transport, routes });
     const received = new Recorder<{ type: string; id: string; body: unknown }>();
     const orders = new Endpoint({ name: 'orders', transport });
     for (const type of [AddItem, RemoveItem, SubmitOrder]) {
@@ -121,6 +117,22 @@ describe('frontend API: chaos panel and 409', () => {
       const wrong = await call('POST', '/api/chaos', { kind: 'fail-commit', store: 'payments' });
       expect(wrong.status).toBe(400);
       expect(wrong.json.message).toMatch(/store must be one of orders, bills, marketing, commit/);
+    });
+
+    it('a rule may name any step of the shop; an unknown step is a 400 that lists them', async () => {
+      const { call, chaos } = await api();
+      const ok = await call('POST', '/api/chaos', { kind: 'fail-commit', step: 'mark-inbox' });
+      expect(ok.status).toBe(201);
+      await call('POST', '/api/chaos', { kind: 'delay', step: 'orders.load', delayMs: 20 });
+      expect(chaos.rules().map((r) => r.rule.step)).toEqual(['mark-inbox', 'orders.load']);
+      const wrong = await call('POST', '/api/chaos', { kind: 'fail-commit', step: 'order.save' });
+      expect(wrong.status).toBe(400);
+      expect(wrong.json.message).toMatch(
+        /there is no step "order\.save"; the steps are handler, ack, orders\.load, orders\.save/,
+      );
+      expect(chaos.rules()).toHaveLength(2);
+      const listed = await call('GET', '/api/chaos');
+      expect(listed.json.steps).toContain('dispatch');
     });
 
     it('heals one rule, or every rule', async () => {

@@ -1,11 +1,43 @@
-import { Chaos, PgDocumentStore } from '@pierogi/shared';
+import {
+  Chaos,
+  type Envelope,
+  entity,
+  IdentityBased,
+  MemoryDocumentStore,
+  PgDocumentStore,
+  STRATEGY_FIELD,
+  UnitOfWork,
+} from '@pierogi/shared';
 import { useIsolation, waitFor } from '@pierogi/shared/testing';
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { Entities, type Order } from '../src/entities.ts';
 
-/** `Entities.within`: the shop's documents in a SQL transaction (Postgres). */
-describe('entities within a transaction (Postgres)', () => {
+function message(type: string, body: object = {}): Envelope {
+  return {
+    id: `${type}-1`,
+    type,
+    body,
+    headers: {
+      conversationId: 'c-1',
+      causationId: undefined,
+      sendingEndpoint: 'test',
+      sentAt: '2026-01-01T00:00:00.000Z',
+      deliveryCount: 1,
+      custom: {},
+    },
+  };
+}
+
+/** The unit of work of one message whose strategy opened the transaction `client`. */
+function workIn(client: pg.PoolClient, of: Envelope = message('AddItem')): UnitOfWork {
+  const work = new UnitOfWork(of);
+  work.transaction = client;
+  return work;
+}
+
+/** `Entities.in(work)`: the shop's documents in a message's SQL transaction (Postgres). */
+describe('entities in the transaction of a unit of work (Postgres)', () => {
   const iso = useIsolation('entities');
 
   async function orders(chaos?: Chaos) {
@@ -32,7 +64,7 @@ describe('entities within a transaction (Postgres)', () => {
   it('a save in a transaction that rolls back leaves nothing', async () => {
     const all = await orders();
     await inTransaction(async (client) => {
-      const inside = all.within(client);
+      const inside = all.in(workIn(client));
       await inside.save('rolled-back', { id: 'rolled-back', lines: ['Meat'], submitted: false }, 0);
       expect((await inside.load('rolled-back')).value?.lines, 'seen inside').toEqual(['Meat']);
       expect((await all.load('rolled-back')).value, 'not seen outside yet').toBeUndefined();
@@ -44,7 +76,7 @@ describe('entities within a transaction (Postgres)', () => {
     const all = await orders();
     await all.save('committed', { id: 'committed', lines: [], submitted: false }, 0);
     await inTransaction(async (client) => {
-      const inside = all.within(client);
+      const inside = all.in(workIn(client));
       const { value, version } = await inside.load('committed');
       await inside.save('committed', { ...(value as Order), lines: ['Mushrooms'] }, version);
     }, 'commit');
@@ -62,9 +94,9 @@ describe('entities within a transaction (Postgres)', () => {
     try {
       await first.query('begin');
       await second.query('begin');
-      const { value, version } = await all.within(first).load('busy');
+      const { value, version } = await all.in(workIn(first)).load('busy');
       const { rows } = await second.query<{ pid: number }>('select pg_backend_pid() as pid');
-      const waiting = all.within(second).load('busy');
+      const waiting = all.in(workIn(second)).load('busy');
       await waitFor(
         async () => {
           const { rows: state } = await iso()
@@ -77,7 +109,7 @@ describe('entities within a transaction (Postgres)', () => {
         },
         { what: 'the second load to wait for the first transaction' },
       );
-      await all.within(first).save('busy', { ...(value as Order), lines: ['Meat'] }, version);
+      await all.in(workIn(first)).save('busy', { ...(value as Order), lines: ['Meat'] }, version);
       await first.query('commit');
       // Without the lock it would have read version 1 and failed its save with a conflict.
       expect(await waiting).toEqual({
@@ -98,20 +130,20 @@ describe('entities within a transaction (Postgres)', () => {
     await expect(
       inTransaction(
         (client) =>
-          all.within(client).save('stale', { id: 'stale', lines: [], submitted: false }, 1),
+          all.in(workIn(client)).save('stale', { id: 'stale', lines: [], submitted: false }, 1),
         'rollback',
       ),
     ).rejects.toThrow(/version 2, not 1/);
   });
 
   it('loads and saves in a transaction still go through the chaos steps', async () => {
-    const chaos = new Chaos({ seed: 1 });
+    const chaos = new Chaos({ seed: 1, steps: ['orders.load', 'orders.save'] });
     chaos.add({ kind: 'fail-commit', step: 'orders.save', times: 1 });
     const all = await orders(chaos);
     await expect(
       inTransaction(
         (client) =>
-          all.within(client).save('chaos', { id: 'chaos', lines: [], submitted: false }, 0),
+          all.in(workIn(client)).save('chaos', { id: 'chaos', lines: [], submitted: false }, 0),
         'commit',
       ),
     ).rejects.toThrow(/orders.save failed/);
@@ -139,5 +171,56 @@ describe('entities within a transaction (Postgres)', () => {
       undefined,
     );
     expect((await store.load('counters', 'kept')).value).toBeUndefined();
+  });
+
+  it('a chaos rule picks the message of the unit of work: its type and body reach the step', async () => {
+    const chaos = new Chaos({ seed: 1, steps: ['orders.load', 'orders.save'] });
+    chaos.add({
+      kind: 'fail-commit',
+      step: 'orders.save',
+      field: { path: 'filling', equals: 'Meat' },
+    });
+    const all = await orders(chaos);
+    const order = (id: string): Order => ({ id, lines: [], submitted: false });
+    const meat = all.in(new UnitOfWork(message('AddItem', { filling: 'Meat' })));
+    const cheese = all.in(new UnitOfWork(message('AddItem', { filling: 'SwissCheese' })));
+    await expect(meat.save('meat', order('meat'), 0)).rejects.toThrow(
+      /orders.save failed for AddItem/,
+    );
+    expect(await cheese.save('cheese', order('cheese'), 0)).toBe(1);
+    // Outside any message, the store belongs to no message: a rule that selects one passes it by.
+    expect(await all.save('outside', order('outside'), 0)).toBe(1);
+    expect(chaos.injections.map((i) => i.messageType)).toEqual(['AddItem']);
+  });
+});
+
+/** A library strategy keeps its data beside the business state, in one field the library owns. */
+describe('a strategy over the shop documents', () => {
+  it('stores the state as the shop reads it, and its own data in one field beside it', async () => {
+    const store = new MemoryDocumentStore<Order>();
+    const orders = new Entities<Order>(store, 'orders');
+    const strategy = new IdentityBased<Order>({
+      store: orders.forStrategy(),
+      locate: (m) => ({ partition: 'orders', id: (m.body as { orderId: string }).orderId }),
+      initial: (m) => ({
+        id: (m.body as { orderId: string }).orderId,
+        lines: [],
+        submitted: false,
+      }),
+    }).dispatchTo(async () => {});
+    const add = message('AddItem', { orderId: 'o-1', filling: 'Meat' });
+    const delivery = { message: add, work: new UnitOfWork(add) };
+    const handler = async () => {
+      entity<Order>(delivery).state.lines.push('Meat');
+    };
+    await strategy.handle(delivery, handler);
+    await strategy.handle({ message: add, work: new UnitOfWork(add) }, handler); // a copy
+    const { value } = await orders.load('o-1');
+    expect(value).toEqual({
+      id: 'o-1',
+      lines: ['Meat'],
+      submitted: false,
+      [STRATEGY_FIELD]: { processed: ['AddItem-1'] },
+    });
   });
 });

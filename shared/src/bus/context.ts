@@ -2,6 +2,7 @@ import type { Logger } from '../log/logger.ts';
 import type { BodyOf, CommandType, EventType } from '../messages/defineMessage.ts';
 import type { Envelope } from '../messages/envelope.ts';
 import type { Destination } from './transport.ts';
+import type { UnitOfWork } from './unitOfWork.ts';
 
 export interface SendOptions {
   /** The endpoint to send the command to; defaults to the endpoint's route for the type. */
@@ -42,8 +43,8 @@ export interface HandlerContext extends MessageSession {
   readonly message: Envelope;
   /** A logger that carries endpoint, message id, type and conversation id. */
   readonly log: Logger;
-  /** Storage for middleware, one per delivery attempt (an outbox keeps captured messages here). */
-  readonly items: Map<string | symbol, unknown>;
+  /** This attempt at the message, as the middleware and the handler share it. */
+  readonly work: UnitOfWork;
 }
 
 export type IncomingContext = HandlerContext;

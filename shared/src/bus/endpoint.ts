@@ -34,6 +34,7 @@ import type {
   StopOptions,
   Transport,
 } from './transport.ts';
+import { UnitOfWork } from './unitOfWork.ts';
 import { parseReceived, toTransportMessage } from './wireFormat.ts';
 
 export type IncomingMiddleware = Middleware<IncomingContext>;
@@ -280,7 +281,8 @@ export class Endpoint implements MessageSession {
       messageType: message.type,
       conversationId: message.headers.conversationId,
     });
-    const context = { endpoint: this.name, message, log, items: new Map() } as HandlerContext;
+    const work = new UnitOfWork(message);
+    const context = { endpoint: this.name, message, log, work } as HandlerContext;
     return Object.assign(context, this.session(context));
   }
 

@@ -38,3 +38,4 @@ export type {
   TransportMessage,
   TransportOperation,
 } from './transport.ts';
+export { UnitOfWork } from './unitOfWork.ts';

@@ -1,17 +1,21 @@
 import { EventEmitter } from 'node:events';
-import type { IncomingMiddleware, OutgoingMiddleware } from '../bus/endpoint.ts';
+import type { IncomingMiddleware } from '../bus/endpoint.ts';
+import type { StepHook } from '../bus/steps.ts';
+import type { Transport, TransportOperation } from '../bus/transport.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
-import { SimulatedCrash, SimulatedFailure } from './errors.ts';
+import { SimulatedCrash, SimulatedFailure, UnknownStepError } from './errors.ts';
 import { type SeededRandom, seededRandom } from './random.ts';
 
 /**
  * What the chaos monkey can do:
- * - `duplicate`: send an outgoing message twice (same id);
- * - `delay`: hold an outgoing message for `delayMs` before sending it, so others overtake it;
+ * - `duplicate`: a message leaves for the broker twice (same id);
+ * - `delay`: hold a message `delayMs` before it leaves for the broker, so others overtake it;
  *   with a `step`, hold that step instead (so a concurrent copy gets in first);
  * - `drop-then-redeliver`: fail an incoming message before its handler runs, as if it had been
  *   lost on the way: the retry brings it back;
- * - `fail-publish`: an outgoing message fails to send;
+ * - `fail-publish`: a message fails to leave for the broker — where the send really happens:
+ *   in the handler's `publish` on a plain endpoint, at the dispatch after the commit on an
+ *   endpoint with an outbox;
  * - `fail-commit`: the work wrapped by `around(step)` fails before it happens;
  * - `timeout`: the work wrapped by `around(step)` happens, then its caller waits `delayMs` and
  *   sees a failure anyway (the nastiest one: the commit went through);
@@ -28,7 +32,10 @@ export const CHAOS_KINDS = [
 ] as const;
 export type ChaosKind = (typeof CHAOS_KINDS)[number];
 
-export interface ChaosRule {
+/** The steps the chaos monkey itself knows: `handler`, just before a handler runs. */
+export const CHAOS_STEPS = ['handler'] as const;
+
+export interface ChaosRule<Step extends string = string> {
   readonly kind: ChaosKind;
   /** Only messages of this type. */
   readonly messageType?: string;
@@ -47,7 +54,7 @@ export interface ChaosRule {
    * default; 'handler' for a crash before a handler). For `delay`: a step to hold instead of
    * the outgoing message.
    */
-  readonly step?: string;
+  readonly step?: Step;
 }
 
 export interface Injection {
@@ -60,9 +67,14 @@ export interface Injection {
   readonly step?: string;
 }
 
-export interface ChaosOptions {
+export interface ChaosOptions<Step extends string = string> {
   /** Every random choice comes from this seed: the same seed replays the same injections. */
   readonly seed: number;
+  /**
+   * The steps that exist where this monkey runs. A rule naming another step is refused at once
+   * ({@link UnknownStepError}) rather than never striking. Without a list, any name is taken.
+   */
+  readonly steps?: readonly Step[];
   readonly logger?: Logger;
   /** `throw` (default): a crash is a {@link SimulatedCrash}. `exit`: the process really dies. */
   readonly crash?: 'throw' | 'exit';
@@ -74,41 +86,49 @@ interface Target {
   readonly body?: unknown;
 }
 
-interface Entry {
+interface Entry<Step extends string> {
   readonly id: string;
-  rule: ChaosRule;
+  rule: ChaosRule<Step>;
   injected: number;
 }
 
 const OUTGOING: readonly ChaosKind[] = ['duplicate', 'delay', 'fail-publish'];
 
-export class Chaos extends EventEmitter<{ injection: [Injection] }> {
+export class Chaos<Step extends string = string>
+  extends EventEmitter<{ injection: [Injection] }>
+  implements StepHook<Step>
+{
   readonly seed: number;
+  /** The steps rules may name (undefined: any). */
+  readonly steps: readonly Step[] | undefined;
   readonly injections: Injection[] = [];
   private readonly random: SeededRandom;
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<string, Entry<Step>>();
   private readonly log: Logger;
   private readonly crashMode: 'throw' | 'exit';
   private nextRule = 1;
 
-  constructor(options: ChaosOptions) {
+  constructor(options: ChaosOptions<Step>) {
     super();
     this.seed = options.seed;
+    this.steps = options.steps;
     this.random = seededRandom(options.seed);
     this.log = (options.logger ?? createLogger()).child({ chaos: true });
     this.crashMode = options.crash ?? 'throw';
   }
 
   /** Adds a rule (also while endpoints run) and returns its id. */
-  add(rule: ChaosRule): string {
+  add(rule: ChaosRule<Step>): string {
+    this.checkStep(rule.step);
     const id = `rule-${this.nextRule++}`;
     this.entries.set(id, { id, rule, injected: 0 });
     return id;
   }
 
-  update(id: string, changes: Partial<ChaosRule>): void {
+  update(id: string, changes: Partial<ChaosRule<Step>>): void {
     const entry = this.entries.get(id);
     if (!entry) throw new Error(`no chaos rule ${id}`);
+    this.checkStep(changes.step);
     entry.rule = { ...entry.rule, ...changes };
   }
 
@@ -120,27 +140,49 @@ export class Chaos extends EventEmitter<{ injection: [Injection] }> {
     this.entries.clear();
   }
 
-  rules(): { id: string; rule: ChaosRule; injected: number }[] {
+  rules(): { id: string; rule: ChaosRule<Step>; injected: number }[] {
     return [...this.entries.values()].map((e) => ({ ...e }));
   }
 
-  /** Outgoing middleware: duplicates, delays and failed publishes. */
-  readonly outgoing: OutgoingMiddleware = async (context, next) => {
-    const message = context.operation.message;
-    const entry = this.pick(OUTGOING, message);
-    if (!entry) return next();
-    switch (entry.rule.kind) {
-      case 'duplicate':
-        await next();
-        await next();
-        return;
-      case 'delay':
-        await sleep(entry.rule.delayMs ?? 100);
-        return next();
-      default:
-        throw new SimulatedFailure(`chaos: publishing ${message.type} ${message.id} failed`);
+  private checkStep(step: string | undefined): void {
+    if (step === undefined || this.steps === undefined) return;
+    if (!(this.steps as readonly string[]).includes(step)) {
+      throw new UnknownStepError(step, this.steps);
     }
-  };
+  }
+
+  /**
+   * The transport with duplicates, delays and failed publishes, where a message really leaves
+   * for the broker: a handler's send on a plain endpoint, an outbox's dispatch after its commit.
+   * (Wrap the outermost transport, so that a tracer inside it sees every copy sent.)
+   */
+  wrap(transport: Transport): Transport {
+    return {
+      kind: transport.kind,
+      errorQueue: transport.errorQueue,
+      dispatch: async (operation: TransportOperation) => {
+        const entry = this.pick(OUTGOING, targetOf(operation));
+        if (!entry) return transport.dispatch(operation);
+        const { message } = operation;
+        switch (entry.rule.kind) {
+          case 'duplicate':
+            await transport.dispatch(operation);
+            await transport.dispatch(operation);
+            return;
+          case 'delay':
+            await sleep(entry.rule.delayMs ?? 100);
+            return transport.dispatch(operation);
+          default:
+            throw new SimulatedFailure(
+              `chaos: sending ${message.type} ${message.messageId} failed`,
+            );
+        }
+      },
+      receive: (options, onMessage) => transport.receive(options, onMessage),
+      receiveRaw: (queue, onMessage) => transport.receiveRaw(queue, onMessage),
+      close: () => transport.close(),
+    };
+  }
 
   /** Incoming middleware: lost-then-redelivered messages and crashes before the handler. */
   readonly incoming: IncomingMiddleware = async (context, next) => {
@@ -158,7 +200,7 @@ export class Chaos extends EventEmitter<{ injection: [Injection] }> {
    * Runs `work` (a commit, a store write…) as the step named `step`, unless a rule says it fails
    * first (`fail-commit`), fails after it succeeded (`timeout`) or crashes the process (`crash`).
    */
-  async around<T>(step: string, message: Target, work: () => Promise<T>): Promise<T> {
+  async around<T>(step: Step, message: Target, work: () => Promise<T>): Promise<T> {
     const entry = this.pick(['fail-commit', 'timeout', 'crash', 'delay'], message, step);
     if (!entry) return work();
     if (entry.rule.kind === 'crash') this.crash(step, message);
@@ -177,7 +219,11 @@ export class Chaos extends EventEmitter<{ injection: [Injection] }> {
   }
 
   /** The first rule of one of `kinds` that selects this message now; records the injection. */
-  private pick(kinds: readonly ChaosKind[], message: Target, step?: string): Entry | undefined {
+  private pick(
+    kinds: readonly ChaosKind[],
+    message: Target,
+    step?: string,
+  ): Entry<Step> | undefined {
     for (const entry of this.entries.values()) {
       const { rule } = entry;
       if (!kinds.includes(rule.kind)) continue;
@@ -223,6 +269,28 @@ function defaultStep(kind: ChaosKind): string | undefined {
   if (kind === 'fail-commit' || kind === 'timeout') return 'commit';
   if (kind === 'crash') return 'handler';
   return undefined;
+}
+
+/** A message on its way to the broker, as rules select it (the body parsed only if asked). */
+function targetOf(operation: TransportOperation): Target {
+  const { message } = operation;
+  let body: unknown;
+  let parsed = false;
+  return {
+    id: message.messageId,
+    type: message.type,
+    get body() {
+      if (!parsed) {
+        parsed = true;
+        try {
+          body = JSON.parse(message.body.toString('utf8'));
+        } catch {
+          body = undefined;
+        }
+      }
+      return body;
+    },
+  };
 }
 
 function fieldOf(body: unknown, path: string): unknown {

@@ -7,3 +7,15 @@ export class SimulatedFailure extends Error {
 export class SimulatedCrash extends SimulatedFailure {
   override name = 'SimulatedCrash';
 }
+
+/** A chaos rule names a step that does not exist where it runs: it would never strike. */
+export class UnknownStepError extends Error {
+  override name = 'UnknownStepError';
+
+  constructor(
+    readonly step: string,
+    readonly validSteps: readonly string[],
+  ) {
+    super(`there is no step ${JSON.stringify(step)}; the steps are ${validSteps.join(', ')}`);
+  }
+}

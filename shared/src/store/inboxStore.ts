@@ -7,7 +7,7 @@ import pg from 'pg';
 export interface InboxStore {
   has(messageId: string): Promise<boolean>;
   mark(messageId: string): Promise<void>;
-  /** Forgets ids marked more than `retentionMs` ago, `batch` at a time; returns how many went. */
+  /** Forgets ids marked `retentionMs` ago or earlier, `batch` at a time; returns how many went. */
   cleanup(retentionMs: number, batch?: number): Promise<number>;
   count(): Promise<number>;
 }
@@ -69,10 +69,20 @@ export class PgInboxStore implements InboxStore {
   }
 
   async mark(messageId: string): Promise<void> {
-    await this.pool.query(
+    await this.claim(this.pool, messageId);
+  }
+
+  /**
+   * Marks the id through `db` (a client inside a transaction, say) and tells whether this call
+   * marked it: false when it was marked before. Inside a transaction, a second claim of the same
+   * id waits until the first transaction ends, then answers false if it committed.
+   */
+  async claim(db: Pick<pg.ClientBase, 'query'>, messageId: string): Promise<boolean> {
+    const { rowCount } = await db.query(
       `insert into ${this.name} (endpoint, message_id) values ($1, $2) on conflict do nothing`,
       [this.endpoint, messageId],
     );
+    return rowCount === 1;
   }
 
   async cleanup(retentionMs: number, batch = 1_000): Promise<number> {

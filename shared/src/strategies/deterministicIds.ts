@@ -2,8 +2,6 @@ import { capturedOf } from '../bus/capture.ts';
 import type { OutgoingMiddleware } from '../bus/endpoint.ts';
 import { deterministicId } from '../messages/deterministic.ts';
 
-const COUNTERS = Symbol('deterministic id counters');
-
 /**
  * Outgoing middleware: a message sent by a handler gets an id derived from the incoming message,
  * the endpoint and its place among what the handler sent (the n-th message of its type). A
@@ -15,18 +13,15 @@ const COUNTERS = Symbol('deterministic id counters');
  */
 export function deterministicIds(): OutgoingMiddleware {
   const assigned = new WeakSet<object>();
+  // Per handler run (a capture list, or the attempt's unit of work): message type → how many.
+  const counters = new WeakMap<object, Map<string, number>>();
   return async (context, next) => {
     const incoming = context.incoming;
     // Outside a handler, or already given its id (a middleware that repeats the send, as the
     // chaos monkey's duplicate does, must repeat the same message, not make a new one).
     if (!incoming || assigned.has(context.operation.message)) return next();
     // Counted per handler run: a strategy that runs the handler again starts a new capture list.
-    const run: object = capturedOf(incoming) ?? incoming.items;
-    let counters = incoming.items.get(COUNTERS) as WeakMap<object, Map<string, number>> | undefined;
-    if (!counters) {
-      counters = new WeakMap();
-      incoming.items.set(COUNTERS, counters);
-    }
+    const run: object = capturedOf(incoming) ?? incoming.work;
     const counts = counters.get(run) ?? new Map<string, number>();
     counters.set(run, counts);
     const { message } = context.operation;

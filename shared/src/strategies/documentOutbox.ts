@@ -1,4 +1,13 @@
-import { type Delivery, DocumentStrategy, type PendingMessages } from './documentStrategy.ts';
+import {
+  type Delivery,
+  DOCUMENT_STEPS,
+  OutboxStrategy,
+  type PendingMessages,
+} from './documentStrategy.ts';
+
+/** The steps of DocumentOutbox a chaos rule can name. */
+export const DOCUMENT_OUTBOX_STEPS = [...DOCUMENT_STEPS, 'mark-dispatched'] as const;
+export type DocumentOutboxStep = (typeof DOCUMENT_OUTBOX_STEPS)[number];
 
 /**
  * The generic outbox in the entity's document. `doc.outbox[incoming id]` is
@@ -19,19 +28,25 @@ import { type Delivery, DocumentStrategy, type PendingMessages } from './documen
  *
  * Known limit: the null entries stay forever (the inbox strategy moves them out of the document).
  */
-export class DocumentOutbox<S> extends DocumentStrategy<S> {
+export class DocumentOutbox<S extends object> extends OutboxStrategy<
+  S,
+  PendingMessages | null,
+  DocumentOutboxStep
+> {
+  /** The steps a chaos rule can name. */
+  static readonly STEPS = DOCUMENT_OUTBOX_STEPS;
+
   protected async process(delivery: Delivery, next: () => Promise<void>): Promise<void> {
     const { message } = delivery;
-    let loaded = await this.load(message);
-    let entry: PendingMessages | null | undefined = loaded.doc.outbox?.[message.id];
+    let loaded = await this.load(delivery);
+    let entry = this.entryOf(loaded, message.id);
     if (entry === null) return; // processed and dispatched: a duplicate
     if (entry === undefined) {
-      ({ loaded, entry } = await this.handleIntoOutbox(delivery, next, loaded));
+      ({ loaded, entry } = await this.handleIntoOutbox(delivery, next, loaded, (operations) => ({
+        operations,
+      })));
     }
     await this.dispatch(message, entry.operations);
-    await this.save('mark-dispatched', message, loaded, {
-      ...loaded.doc,
-      outbox: { ...loaded.doc.outbox, [message.id]: null },
-    });
+    await this.saveEntry('mark-dispatched', delivery, loaded, null);
   }
 }

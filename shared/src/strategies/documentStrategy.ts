@@ -2,42 +2,54 @@ import { captureOutgoing, startCapturing } from '../bus/capture.ts';
 import type { IncomingContext, OutgoingOperation } from '../bus/context.ts';
 import type { Endpoint, OutgoingMiddleware } from '../bus/endpoint.ts';
 import { PLAIN_STEPS, type StepHook } from '../bus/steps.ts';
+import type { UnitOfWork } from '../bus/unitOfWork.ts';
 import type { Envelope } from '../messages/envelope.ts';
 import { ConcurrencyError, type DocumentStore } from '../store/documentStore.ts';
 
-const ENTITY = Symbol('entity being handled');
-
 /**
- * What a document strategy stores for one entity: the handler's state, and beside it what the
- * strategy needs to deduplicate. Each field belongs to some strategies only.
+ * The one field of a stored document that holds what a strategy keeps to deduplicate (processed
+ * ids, an outbox, a transaction id…). The rest of the document is the business state, as it is:
+ * whoever reads an order reads an order, with or without a strategy beside it.
  */
-export interface EntityDocument<S> {
-  state: S;
-  /** Identity-based: the ids of the messages applied to this entity. */
-  processed?: string[];
-  /**
-   * Outbox strategies: the messages an incoming message caused, by its id, until dispatched.
-   * The generic outbox keeps `null` once they are out (the id then means "processed").
-   */
-  outbox?: Record<string, PendingMessages | null>;
-  /** Out-of-document outbox: the transaction whose messages wait in the outbox store. */
-  txId?: string;
+export const STRATEGY_FIELD = '$strategy';
+
+/** A document as a strategy stores it: the business state, and its metadata `M` in one field. */
+export type StoredDocument<S extends object, M extends object> = S & {
+  readonly [STRATEGY_FIELD]?: M;
+};
+
+/** The metadata a strategy keeps in `doc`, or undefined (no strategy wrote it). */
+export function metadataOf<M extends object>(doc: object | undefined): M | undefined {
+  return (doc as { [STRATEGY_FIELD]?: M } | undefined)?.[STRATEGY_FIELD];
 }
 
+/** What a strategy works with: the business state and its own metadata, apart. */
+export interface EntityDocument<S extends object, M extends object> {
+  readonly state: S;
+  readonly meta: M;
+}
+
+/** The messages an incoming message caused, as an outbox keeps them until they are out. */
 export interface PendingMessages {
   readonly operations: readonly OutgoingOperation[];
-  /** Token-based: the token of each message, by message id (planned before they are created). */
-  readonly tokenIds?: Readonly<Record<string, string>>;
-  /** Token-based: the tokens exist; the messages may leave (never create them again). */
-  readonly tokensGenerated?: boolean;
-  /** Token-based: tokens an earlier attempt planned and may have created; never sent, deleted. */
-  readonly abandonedTokenIds?: readonly string[];
-  /** Token-based: the incoming message's token, deleted when these messages are out. */
-  readonly token?: { readonly id: string; readonly version: number };
 }
 
-export interface DocumentStrategyOptions<S> {
-  readonly store: DocumentStore<EntityDocument<S>>;
+/** The metadata of the strategies that keep an outbox in the document: entries by incoming id. */
+export interface OutboxMetadata<E> {
+  readonly outbox?: Readonly<Record<string, E>>;
+}
+
+/** The steps every document strategy has: load the entity, store it, send what it caused. */
+export const DOCUMENT_STEPS = ['load', 'commit', 'dispatch'] as const;
+export type DocumentStep = (typeof DOCUMENT_STEPS)[number];
+
+export interface DocumentStrategyOptions<S extends object> {
+  /**
+   * Where the entities are. A function gets the store as one message's unit of work sees it: its
+   * steps then know the message (chaos rules can pick it by type or body); it is called with
+   * undefined for work outside any message (a cleanup).
+   */
+  readonly store: DocumentStore<S> | ((work: UnitOfWork | undefined) => DocumentStore<S>);
   /** Which entity a message is about. */
   readonly locate: (message: Envelope) => { partition: string; id: string };
   /** The state of an entity that has no document yet. */
@@ -49,10 +61,8 @@ export interface DocumentStrategyOptions<S> {
 }
 
 /** The entity the handler is working on: change `state` in place; the strategy stores it. */
-export function entity<S>(context: { readonly items: Map<string | symbol, unknown> }): {
-  state: S;
-} {
-  const current = context.items.get(ENTITY) as { state: S } | undefined;
+export function entity<S>(context: { readonly work: UnitOfWork }): { state: S } {
+  const current = context.work.entity as { state: S } | undefined;
   if (!current) {
     throw new Error('no entity: is a document strategy installed on this endpoint?');
   }
@@ -60,21 +70,26 @@ export function entity<S>(context: { readonly items: Map<string | symbol, unknow
 }
 
 /** What a strategy needs of a delivery (tests and the interleaving explorer build one by hand). */
-export type Delivery = Pick<IncomingContext, 'message' | 'items'>;
+export type Delivery = Pick<IncomingContext, 'message' | 'work'>;
 
-export interface Loaded<S> {
+export interface Loaded<S extends object, M extends object> {
   readonly partition: string;
   readonly id: string;
-  readonly doc: EntityDocument<S>;
+  readonly doc: EntityDocument<S, M>;
   readonly version: number;
 }
 
 /**
  * The part every document strategy shares: load the entity's document, run the handler on a
  * copy of its state while capturing what it sends, store with optimistic concurrency, dispatch
- * stored messages. Each strategy orders these steps its own way, in `process`.
+ * stored messages. Each strategy orders these steps its own way, in `process`, and declares the
+ * metadata `M` it keeps beside the state and the names `Step` of its steps.
  */
-export abstract class DocumentStrategy<S> {
+export abstract class DocumentStrategy<
+  S extends object,
+  M extends object,
+  Step extends string = DocumentStep,
+> {
   protected readonly steps: StepHook;
   private dispatcher: ((operations: readonly OutgoingOperation[]) => Promise<void>) | undefined;
   private installedOn: Endpoint | undefined;
@@ -120,34 +135,71 @@ export abstract class DocumentStrategy<S> {
 
   protected abstract process(delivery: Delivery, next: () => Promise<void>): Promise<void>;
 
-  protected step<T>(name: string, message: Envelope, work: () => Promise<T>): Promise<T> {
+  protected step<T>(
+    name: Step | DocumentStep,
+    message: Envelope,
+    work: () => Promise<T>,
+  ): Promise<T> {
     return this.steps.around(name, message, work);
   }
 
-  protected async load(message: Envelope): Promise<Loaded<S>> {
+  /** The entities' store, as this delivery's unit of work sees it (none: outside a message). */
+  protected storeOf(delivery: Delivery | undefined): DocumentStore<StoredDocument<S, M>> {
+    const { store } = this.options;
+    return (typeof store === 'function' ? store(delivery?.work) : store) as DocumentStore<
+      StoredDocument<S, M>
+    >;
+  }
+
+  protected async load(delivery: Delivery): Promise<Loaded<S, M>> {
+    const { message } = delivery;
     const { partition, id } = this.options.locate(message);
     const { value, version } = await this.step('load', message, () =>
-      this.options.store.load(partition, id),
+      this.storeOf(delivery).load(partition, id),
     );
+    if (value === undefined) {
+      return {
+        partition,
+        id,
+        doc: { state: this.options.initial(message), meta: {} as M },
+        version,
+      };
+    }
+    const { [STRATEGY_FIELD]: meta, ...state } = value;
     return {
       partition,
       id,
-      doc: value ?? { state: this.options.initial(message) },
+      doc: { state: state as unknown as S, meta: meta ?? ({} as M) },
       version,
     };
   }
 
   /** Writes `doc` if nobody wrote since `loaded`; else a {@link ConcurrencyError}. */
   protected async save(
-    step: string,
-    message: Envelope,
-    loaded: Loaded<S>,
-    doc: EntityDocument<S>,
-  ): Promise<Loaded<S>> {
-    const version = await this.step(step, message, () =>
-      this.options.store.save(loaded.partition, loaded.id, doc, loaded.version),
+    step: Step | DocumentStep,
+    delivery: Delivery,
+    loaded: Loaded<S, M>,
+    doc: EntityDocument<S, M>,
+  ): Promise<Loaded<S, M>> {
+    const stored = (
+      Object.keys(doc.meta).length === 0
+        ? { ...doc.state }
+        : { ...doc.state, [STRATEGY_FIELD]: doc.meta }
+    ) as StoredDocument<S, M>;
+    const version = await this.step(step, delivery.message, () =>
+      this.storeOf(delivery).save(loaded.partition, loaded.id, stored, loaded.version),
     );
     return { ...loaded, doc, version };
+  }
+
+  /** Stores `meta` with the loaded state (the state unchanged). */
+  protected saveMeta(
+    step: Step | DocumentStep,
+    delivery: Delivery,
+    loaded: Loaded<S, M>,
+    meta: M,
+  ): Promise<Loaded<S, M>> {
+    return this.save(step, delivery, loaded, { state: loaded.doc.state, meta });
   }
 
   /**
@@ -160,33 +212,10 @@ export abstract class DocumentStrategy<S> {
     state: S,
   ): Promise<{ state: S; operations: OutgoingOperation[] }> {
     const working = { state: structuredClone(state) };
-    delivery.items.set(ENTITY, working);
+    delivery.work.entity = working;
     const operations = startCapturing(delivery);
     await next();
     return { state: working.state, operations };
-  }
-
-  /**
-   * Runs the handler and stores its state together with an outbox entry of what it sent, in one
-   * write (the commit of the outbox strategies). `entry` adds fields to the entry.
-   */
-  protected async handleIntoOutbox(
-    delivery: Delivery,
-    next: () => Promise<void>,
-    loaded: Loaded<S>,
-    entry: (operations: readonly OutgoingOperation[]) => PendingMessages = (operations) => ({
-      operations,
-    }),
-  ): Promise<{ loaded: Loaded<S>; entry: PendingMessages }> {
-    const { message } = delivery;
-    const result = await this.runHandler(delivery, next, loaded.doc.state);
-    const stored = entry(result.operations);
-    const saved = await this.save('commit', message, loaded, {
-      ...loaded.doc,
-      state: result.state,
-      outbox: { ...loaded.doc.outbox, [message.id]: stored },
-    });
-    return { loaded: saved, entry: stored };
   }
 
   protected async dispatch(
@@ -200,8 +229,68 @@ export abstract class DocumentStrategy<S> {
   }
 }
 
-/** `doc` without the outbox entry of `messageId`. */
-export function withoutEntry<S>(doc: EntityDocument<S>, messageId: string): EntityDocument<S> {
-  const { [messageId]: _gone, ...outbox } = doc.outbox ?? {};
-  return { ...doc, outbox };
+/**
+ * The strategies that keep an outbox in the document: their metadata is `{ outbox }`, an entry
+ * `E` per incoming message whose messages may not be out yet.
+ */
+export abstract class OutboxStrategy<
+  S extends object,
+  E extends PendingMessages | null,
+  Step extends string = DocumentStep,
+> extends DocumentStrategy<S, OutboxMetadata<E>, Step> {
+  /** The outbox entry of `messageId` in `loaded`: undefined when there is none. */
+  protected entryOf(loaded: Loaded<S, OutboxMetadata<E>>, messageId: string): E | undefined {
+    return loaded.doc.meta.outbox?.[messageId];
+  }
+
+  /**
+   * Runs the handler and stores its state together with an outbox entry of what it sent, in one
+   * write (the commit of the outbox strategies). `entry` makes the entry from what it sent.
+   */
+  protected async handleIntoOutbox(
+    delivery: Delivery,
+    next: () => Promise<void>,
+    loaded: Loaded<S, OutboxMetadata<E>>,
+    entry: (operations: readonly OutgoingOperation[]) => E & PendingMessages,
+  ): Promise<{ loaded: Loaded<S, OutboxMetadata<E>>; entry: E & PendingMessages }> {
+    const result = await this.runHandler(delivery, next, loaded.doc.state);
+    const stored = entry(result.operations);
+    const saved = await this.save('commit', delivery, loaded, {
+      state: result.state,
+      meta: withEntry(loaded.doc.meta, delivery.message.id, stored),
+    });
+    return { loaded: saved, entry: stored };
+  }
+
+  /** Stores the outbox entry of `messageId` as `entry` (the state unchanged). */
+  protected saveEntry(
+    step: Step | DocumentStep,
+    delivery: Delivery,
+    loaded: Loaded<S, OutboxMetadata<E>>,
+    entry: E,
+  ): Promise<Loaded<S, OutboxMetadata<E>>> {
+    return this.saveMeta(
+      step,
+      delivery,
+      loaded,
+      withEntry(loaded.doc.meta, delivery.message.id, entry),
+    );
+  }
+
+  /** Stores the document without the outbox entry of the delivery's message. */
+  protected removeEntry(
+    step: Step | DocumentStep,
+    delivery: Delivery,
+    loaded: Loaded<S, OutboxMetadata<E>>,
+  ): Promise<Loaded<S, OutboxMetadata<E>>> {
+    const { [delivery.message.id]: _gone, ...outbox } = loaded.doc.meta.outbox ?? {};
+    const { outbox: _all, ...rest } = loaded.doc.meta;
+    // An empty outbox leaves no trace in the document.
+    const meta = Object.keys(outbox).length === 0 ? rest : { ...rest, outbox };
+    return this.saveMeta(step, delivery, loaded, meta);
+  }
+}
+
+function withEntry<E>(meta: OutboxMetadata<E>, messageId: string, entry: E): OutboxMetadata<E> {
+  return { ...meta, outbox: { ...meta.outbox, [messageId]: entry } };
 }

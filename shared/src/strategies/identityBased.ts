@@ -4,6 +4,7 @@ import { compose } from '../bus/pipeline.ts';
 import { deterministicIds } from './deterministicIds.ts';
 import {
   type Delivery,
+  DOCUMENT_STEPS,
   DocumentStrategy,
   type DocumentStrategyOptions,
 } from './documentStrategy.ts';
@@ -32,7 +33,15 @@ import {
  * a handler that rejects it (say, "already placed") fails the duplicate, which then ends in the
  * error queue without re-publishing. The outbox strategies store the messages instead.
  */
-export class IdentityBased<S> extends DocumentStrategy<S> {
+/** What identity-based deduplication keeps beside the state: the ids applied, for ever. */
+export interface IdentityMetadata {
+  readonly processed?: readonly string[];
+}
+
+export class IdentityBased<S extends object> extends DocumentStrategy<S, IdentityMetadata> {
+  /** The steps a chaos rule can name. */
+  static readonly STEPS = DOCUMENT_STEPS;
+
   protected override readonly outgoing: OutgoingMiddleware;
 
   constructor(options: DocumentStrategyOptions<S> & { readonly deterministicIds?: boolean }) {
@@ -46,14 +55,13 @@ export class IdentityBased<S> extends DocumentStrategy<S> {
 
   protected async process(delivery: Delivery, next: () => Promise<void>): Promise<void> {
     const { message } = delivery;
-    const loaded = await this.load(message);
-    const processed = loaded.doc.processed ?? [];
+    const loaded = await this.load(delivery);
+    const processed = loaded.doc.meta.processed ?? [];
     const result = await this.runHandler(delivery, next, loaded.doc.state);
     if (!processed.includes(message.id)) {
-      await this.save('commit', message, loaded, {
-        ...loaded.doc,
+      await this.save('commit', delivery, loaded, {
         state: result.state,
-        processed: [...processed, message.id],
+        meta: { ...loaded.doc.meta, processed: [...processed, message.id] },
       });
     }
     await this.dispatch(message, result.operations);

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { OutgoingOperation } from '../bus/context.ts';
-import type { Envelope } from '../messages/envelope.ts';
 import type { InboxStore } from '../store/inboxStore.ts';
 import type { OutboxStore } from '../store/outboxStore.ts';
 import {
   type Delivery,
+  DOCUMENT_STEPS,
   DocumentStrategy,
   type DocumentStrategyOptions,
   type Loaded,
+  metadataOf,
 } from './documentStrategy.ts';
 
 /**
@@ -34,7 +35,31 @@ import {
  * - Only one transaction can be pending per entity: a message that finds one finishes it before
  *   doing its own work, so nothing waits behind a crash for longer than the next message.
  */
-export class OutOfDocumentOutbox<S> extends DocumentStrategy<S> {
+/** What the out-of-document outbox keeps beside the state: the pending transaction, if any. */
+export interface TransactionMetadata {
+  readonly txId?: string;
+}
+
+/** The steps of OutOfDocumentOutbox a chaos rule can name. */
+export const OUT_OF_DOCUMENT_STEPS = [
+  ...DOCUMENT_STEPS,
+  'check-inbox',
+  'store-outbox',
+  'load-outbox',
+  'mark-inbox',
+  'delete-outbox',
+  'clear-transaction',
+] as const;
+export type OutOfDocumentStep = (typeof OUT_OF_DOCUMENT_STEPS)[number];
+
+export class OutOfDocumentOutbox<S extends object> extends DocumentStrategy<
+  S,
+  TransactionMetadata,
+  OutOfDocumentStep
+> {
+  /** The steps a chaos rule can name. */
+  static readonly STEPS = OUT_OF_DOCUMENT_STEPS;
+
   private readonly outbox: OutboxStore<OutgoingOperation>;
   private readonly inbox: InboxStore;
 
@@ -51,8 +76,8 @@ export class OutOfDocumentOutbox<S> extends DocumentStrategy<S> {
 
   protected async process(delivery: Delivery, next: () => Promise<void>): Promise<void> {
     const { message } = delivery;
-    let loaded = await this.load(message);
-    if (loaded.doc.txId !== undefined) loaded = await this.finish(message, loaded);
+    let loaded = await this.load(delivery);
+    if (loaded.doc.meta.txId !== undefined) loaded = await this.finish(delivery, loaded);
     if (await this.step('check-inbox', message, () => this.inbox.has(message.id))) return;
     const result = await this.runHandler(delivery, next, loaded.doc.state);
     const txId = randomUUID();
@@ -63,25 +88,28 @@ export class OutOfDocumentOutbox<S> extends DocumentStrategy<S> {
         messages: result.operations,
       }),
     );
-    loaded = await this.save('commit', message, loaded, {
-      ...loaded.doc,
+    loaded = await this.save('commit', delivery, loaded, {
       state: result.state,
-      txId,
+      meta: { ...loaded.doc.meta, txId },
     });
-    await this.finish(message, loaded);
+    await this.finish(delivery, loaded);
   }
 
   /** Completes the transaction `loaded.doc.txId` names, whichever message it belongs to. */
-  private async finish(message: Envelope, loaded: Loaded<S>): Promise<Loaded<S>> {
-    const txId = loaded.doc.txId as string;
+  private async finish(
+    delivery: Delivery,
+    loaded: Loaded<S, TransactionMetadata>,
+  ): Promise<Loaded<S, TransactionMetadata>> {
+    const { message } = delivery;
+    const txId = loaded.doc.meta.txId as string;
     const record = await this.step('load-outbox', message, () => this.outbox.get(txId));
     if (record) {
       await this.dispatch(message, record.messages);
       await this.step('mark-inbox', message, () => this.inbox.mark(record.ownerMessageId));
       await this.step('delete-outbox', message, () => this.outbox.delete(txId));
     }
-    const { txId: _done, ...doc } = loaded.doc;
-    return this.save('clear-transaction', message, loaded, doc);
+    const { txId: _done, ...meta } = loaded.doc.meta;
+    return this.saveMeta('clear-transaction', delivery, loaded, meta);
   }
 
   /**
@@ -94,11 +122,11 @@ export class OutOfDocumentOutbox<S> extends DocumentStrategy<S> {
     for (const txId of await this.outbox.olderThan(minAgeMs, limit)) {
       const record = await this.outbox.get(txId);
       if (!record) continue;
-      const { value } = await this.options.store.load(
+      const { value } = await this.storeOf(undefined).load(
         record.document.partition,
         record.document.id,
       );
-      if (value?.txId === txId) continue; // committed and pending: the next message finishes it
+      if (metadataOf<TransactionMetadata>(value)?.txId === txId) continue; // committed and pending: the next message finishes it
       await this.outbox.delete(txId);
       deleted++;
     }

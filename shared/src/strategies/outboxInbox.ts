@@ -1,10 +1,20 @@
 import type { InboxStore } from '../store/inboxStore.ts';
 import {
   type Delivery,
-  DocumentStrategy,
+  DOCUMENT_STEPS,
   type DocumentStrategyOptions,
-  withoutEntry,
+  OutboxStrategy,
+  type PendingMessages,
 } from './documentStrategy.ts';
+
+/** The steps of DocumentOutboxInbox a chaos rule can name. */
+export const OUTBOX_INBOX_STEPS = [
+  ...DOCUMENT_STEPS,
+  'check-inbox',
+  'mark-inbox',
+  'cleanup',
+] as const;
+export type OutboxInboxStep = (typeof OUTBOX_INBOX_STEPS)[number];
 
 /**
  * The outbox in the entity's document, with an inbox store beside it that remembers processed
@@ -29,7 +39,14 @@ import {
  * The inbox must be read-after-write consistent. Its rows may be cleaned up once no copy of the
  * message can arrive any more (`cleanupInbox`, with a retention longer than the retry horizon).
  */
-export class DocumentOutboxInbox<S> extends DocumentStrategy<S> {
+export class DocumentOutboxInbox<S extends object> extends OutboxStrategy<
+  S,
+  PendingMessages,
+  OutboxInboxStep
+> {
+  /** The steps a chaos rule can name. */
+  static readonly STEPS = OUTBOX_INBOX_STEPS;
+
   private readonly inbox: InboxStore;
 
   constructor(options: DocumentStrategyOptions<S> & { readonly inbox: InboxStore }) {
@@ -39,20 +56,22 @@ export class DocumentOutboxInbox<S> extends DocumentStrategy<S> {
 
   protected async process(delivery: Delivery, next: () => Promise<void>): Promise<void> {
     const { message } = delivery;
-    let loaded = await this.load(message);
+    let loaded = await this.load(delivery);
     if (await this.step('check-inbox', message, () => this.inbox.has(message.id))) {
-      if (loaded.doc.outbox?.[message.id] !== undefined) {
-        await this.save('cleanup', message, loaded, withoutEntry(loaded.doc, message.id));
+      if (this.entryOf(loaded, message.id) !== undefined) {
+        await this.removeEntry('cleanup', delivery, loaded);
       }
       return;
     }
-    let entry = loaded.doc.outbox?.[message.id];
+    let entry = this.entryOf(loaded, message.id);
     if (!entry) {
-      ({ loaded, entry } = await this.handleIntoOutbox(delivery, next, loaded));
+      ({ loaded, entry } = await this.handleIntoOutbox(delivery, next, loaded, (operations) => ({
+        operations,
+      })));
     }
     await this.dispatch(message, entry.operations);
     await this.step('mark-inbox', message, () => this.inbox.mark(message.id));
-    await this.save('cleanup', message, loaded, withoutEntry(loaded.doc, message.id));
+    await this.removeEntry('cleanup', delivery, loaded);
   }
 
   /** Forgets processed ids older than `retentionMs`; returns how many went. */

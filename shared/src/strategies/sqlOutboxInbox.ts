@@ -1,10 +1,10 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { captureOutgoing, startCapturing } from '../bus/capture.ts';
 import type { IncomingContext, OutgoingOperation } from '../bus/context.ts';
 import type { Endpoint } from '../bus/endpoint.ts';
 import { PLAIN_STEPS, type StepHook } from '../bus/steps.ts';
+import { PgInboxStore } from '../store/inboxStore.ts';
 
-const TRANSACTION = Symbol('sql transaction');
 /** Postgres NOTIFY channel on which an endpoint's name says it has rows waiting. */
 export const NOTIFY_CHANNEL = 'outbox_pending';
 
@@ -15,14 +15,24 @@ export const NOTIFY_CHANNEL = 'outbox_pending';
  * deleted; a crash in between leaves the rows for the next delivery or the background
  * dispatcher.
  *
+ * The transaction is the message's: it is on the unit of work (`context.work.transaction`)
+ * while the handler runs, and the stores the handler takes from the unit of work write in it.
+ *
  * Guarantees: the business change and the messages it causes are committed together (no ghost,
  * no lost message); a message whose inbox row exists is not processed again (no duplicate);
  * outgoing ids are stored, so a re-dispatch sends the same ids (downstream can deduplicate).
+ *
+ * Every statement names its tables from a fixed set and passes every value as a parameter.
  */
 export class SqlOutboxInbox {
+  /** The steps a chaos rule can name. */
+  static readonly STEPS = ['commit', 'after-commit', 'dispatch'] as const;
+
   private endpoint: Endpoint | undefined;
   private readonly steps: StepHook;
   private readonly onDuplicate: ((context: IncomingContext) => void) | undefined;
+  /** The inbox table: one rule for its rows and their cleanup, shared with `PgInboxStore`. */
+  private readonly inbox: PgInboxStore;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -35,17 +45,13 @@ export class SqlOutboxInbox {
   ) {
     this.steps = options.steps ?? PLAIN_STEPS;
     this.onDuplicate = options.onDuplicate;
+    this.inbox = new PgInboxStore(pool, endpointName);
   }
 
   /** Creates the inbox and outbox tables in the pool's schema, if missing. */
   async install(): Promise<void> {
+    await this.inbox.install();
     await this.pool.query(`
-      create table if not exists inbox (
-        endpoint text not null,
-        message_id text not null,
-        processed_at timestamptz not null default now(),
-        primary key (endpoint, message_id)
-      );
       create table if not exists outbox (
         id bigserial primary key,
         endpoint text not null,
@@ -66,13 +72,6 @@ export class SqlOutboxInbox {
     return endpoint.use({ incoming: this.incoming, outgoing: captureOutgoing });
   }
 
-  /** The transaction of the message being handled: business writes go through it. */
-  static transaction(context: { items: Map<string | symbol, unknown> }): pg.PoolClient {
-    const client = context.items.get(TRANSACTION) as pg.PoolClient | undefined;
-    if (!client) throw new Error('no SQL transaction: is the SqlOutboxInbox middleware installed?');
-    return client;
-  }
-
   private readonly incoming = async (
     context: IncomingContext,
     next: () => Promise<void>,
@@ -84,37 +83,36 @@ export class SqlOutboxInbox {
     let duplicate = false;
     let captured: OutgoingOperation[] = [];
     try {
+      await client.query('begin');
       // The inbox row first: a second copy waits here until the first commits, then sees it.
-      // (Several statements in one round trip, so values go in as escaped literals.)
-      const [, inserted] = (await client.query(
-        `begin; insert into inbox (endpoint, message_id) values (${literal(this.endpointName)}, ${literal(messageId)}) on conflict do nothing`,
-      )) as unknown as pg.QueryResult[];
-      if (inserted?.rowCount === 0) {
+      if (!(await this.inbox.claim(client, messageId))) {
         await client.query('rollback');
         duplicate = true;
       } else {
-        context.items.set(TRANSACTION, client);
+        context.work.transaction = client;
         captured = startCapturing(context);
         await next();
-        // The outgoing messages and the commit in one round trip.
-        const rows = captured.map(
-          (operation) =>
-            `(${literal(this.endpointName)}, ${literal(messageId)}, ${literal(JSON.stringify(operation))}::jsonb)`,
-        );
-        const insertOutbox =
-          rows.length > 0
-            ? `insert into outbox (endpoint, owner_message_id, operation) values ${rows.join(', ')}; `
-            : '';
-        await this.steps.around('commit', context.message, () =>
-          client.query(`${insertOutbox}commit`),
-        );
+        await this.steps.around('commit', context.message, async () => {
+          if (captured.length > 0) {
+            await client.query(
+              `insert into outbox (endpoint, owner_message_id, operation)
+               select $1, $2, unnest($3::jsonb[])`,
+              [
+                this.endpointName,
+                messageId,
+                captured.map((operation) => JSON.stringify(operation)),
+              ],
+            );
+          }
+          await client.query('commit');
+        });
         committed = true;
       }
     } catch (error) {
       if (!committed) broken = await rollback(client);
       throw error;
     } finally {
-      context.items.delete(TRANSACTION);
+      context.work.transaction = undefined;
       client.release(broken); // a connection that could not roll back is closed, not reused
     }
     if (duplicate) {
@@ -185,12 +183,22 @@ export class SqlOutboxInbox {
   private async deleteDispatched(): Promise<void> {
     const owners = this.dispatched.splice(0);
     if (owners.length === 0) return;
+    let client: pg.PoolClient | undefined;
+    let broken: Error | undefined;
     try {
-      await this.pool.query(
-        `begin; set local synchronous_commit to off; delete from outbox where endpoint = ${literal(this.endpointName)} and owner_message_id in (${owners.map(literal).join(', ')}); commit;`,
+      client = await this.pool.connect();
+      await client.query('begin');
+      await client.query('set local synchronous_commit to off');
+      await client.query(
+        'delete from outbox where endpoint = $1 and owner_message_id = any($2::text[])',
+        [this.endpointName, owners],
       );
+      await client.query('commit');
     } catch {
       // The rows stay; the background dispatcher or a redelivery sends them again (same ids).
+      if (client) broken = await rollback(client);
+    } finally {
+      client?.release(broken);
     }
   }
 
@@ -205,7 +213,7 @@ export class SqlOutboxInbox {
    * and come back if sending fails.
    */
   async dispatchPending(ownerMessageId: string): Promise<number> {
-    return this.dispatchWhere('owner_message_id = $2', [ownerMessageId]);
+    return this.dispatchRows('of one message', [ownerMessageId]);
   }
 
   /**
@@ -213,39 +221,28 @@ export class SqlOutboxInbox {
    * probably being sent right now), skipping rows another dispatcher holds.
    */
   async dispatchLeftovers(limit = 100, minAgeMs = 0): Promise<number> {
-    return this.dispatchWhere(
-      `id in (select id from outbox where endpoint = $1 and created_at <= now() - make_interval(secs => $3::float / 1000)
-              order by id limit $2 for update skip locked)`,
-      [limit, minAgeMs],
-    );
+    return this.dispatchRows('left over', [limit, minAgeMs]);
   }
 
   /** Deletes inbox rows older than `retentionMs`, `batch` at a time; returns how many went. */
-  async cleanupInbox(retentionMs: number, batch = 1_000): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const { rowCount } = await this.pool.query(
-        `delete from inbox where ctid in (
-           select ctid from inbox where endpoint = $1 and processed_at < now() - make_interval(secs => $2::float / 1000)
-           limit $3)`,
-        [this.endpointName, retentionMs, batch],
-      );
-      total += rowCount ?? 0;
-      if ((rowCount ?? 0) < batch) return total;
-    }
+  cleanupInbox(retentionMs: number, batch = 1_000): Promise<number> {
+    return this.inbox.cleanup(retentionMs, batch);
   }
 
-  private async dispatchWhere(condition: string, parameters: unknown[]): Promise<number> {
+  private async dispatchRows(
+    which: keyof typeof TAKE_ROWS,
+    parameters: unknown[],
+  ): Promise<number> {
     const endpoint = this.endpoint;
     if (!endpoint) throw new Error('call use(endpoint) before dispatching');
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
       await client.query('begin');
-      const { rows } = await client.query<{ operation: OutgoingOperation }>(
-        `delete from outbox where endpoint = $1 and ${condition} returning operation`,
-        [this.endpointName, ...parameters],
-      );
+      const { rows } = await client.query<{ operation: OutgoingOperation }>(TAKE_ROWS[which], [
+        this.endpointName,
+        ...parameters,
+      ]);
       const operations = rows.map((r) => r.operation);
       await this.steps.around('dispatch', { type: 'outbox' }, () => endpoint.dispatch(operations));
       await client.query('commit');
@@ -259,10 +256,16 @@ export class SqlOutboxInbox {
   }
 }
 
-/** A string as a Postgres literal, for the statements sent several at a time. */
-function literal(value: string): string {
-  return pg.escapeLiteral(value);
-}
+/** The two ways rows are taken to be sent: `$1` is always the endpoint. */
+const TAKE_ROWS = {
+  'of one message':
+    'delete from outbox where endpoint = $1 and owner_message_id = $2 returning operation',
+  'left over': `delete from outbox where endpoint = $1 and id in (
+      select id from outbox
+      where endpoint = $1 and created_at <= now() - make_interval(secs => $3::float / 1000)
+      order by id limit $2 for update skip locked)
+    returning operation`,
+} as const;
 
 /** Rolls back; the error if that failed too (the connection is then unusable). */
 async function rollback(client: pg.PoolClient): Promise<Error | undefined> {

@@ -7,10 +7,10 @@ import { ConcurrencyError } from '../store/documentStore.ts';
 import type { TokenStore } from '../store/tokenStore.ts';
 import {
   type Delivery,
-  DocumentStrategy,
+  DOCUMENT_STEPS,
   type DocumentStrategyOptions,
+  OutboxStrategy,
   type PendingMessages,
-  withoutEntry,
 } from './documentStrategy.ts';
 
 /** The application header that carries a message's deduplication token. */
@@ -55,7 +55,35 @@ export class MissingTokenError extends Error {
  * - Load first, for the same race as the inbox's: a copy that saw the token before another copy
  *   deleted it also loaded the document before that copy wrote, so its own write conflicts.
  */
-export class TokenBased<S> extends DocumentStrategy<S> {
+/** A token-based outbox entry: the messages, and the tokens that go with them. */
+export interface TokenEntry extends PendingMessages {
+  /** The token of each message, by message id (planned before they are created). */
+  readonly tokenIds?: Readonly<Record<string, string>>;
+  /** The tokens exist; the messages may leave (never create them again). */
+  readonly tokensGenerated?: boolean;
+  /** Tokens an earlier attempt planned and may have created; never sent, deleted. */
+  readonly abandonedTokenIds?: readonly string[];
+  /** The incoming message's token, deleted when these messages are out. */
+  readonly token?: { readonly id: string; readonly version: number };
+}
+
+/** The steps of TokenBased a chaos rule can name. */
+export const TOKEN_STEPS = [
+  ...DOCUMENT_STEPS,
+  'check-token',
+  'plan-tokens',
+  'create-tokens',
+  'tokens-generated',
+  'discard-tokens',
+  'delete-token',
+  'cleanup',
+] as const;
+export type TokenStep = (typeof TOKEN_STEPS)[number];
+
+export class TokenBased<S extends object> extends OutboxStrategy<S, TokenEntry, TokenStep> {
+  /** The steps a chaos rule can name. */
+  static readonly STEPS = TOKEN_STEPS;
+
   private readonly tokens: TokenStore;
   private readonly subscribers: Subscribers;
   private endpointName: string | undefined;
@@ -88,14 +116,11 @@ export class TokenBased<S> extends DocumentStrategy<S> {
 
   protected async process(delivery: Delivery, next: () => Promise<void>): Promise<void> {
     const { message } = delivery;
-    let loaded = await this.load(message);
-    let entry: PendingMessages | null | undefined = loaded.doc.outbox?.[message.id];
-    const store = async (step: string, changed: PendingMessages) => {
+    let loaded = await this.load(delivery);
+    let entry = this.entryOf(loaded, message.id);
+    const store = async (step: TokenStep, changed: TokenEntry) => {
       entry = changed;
-      loaded = await this.save(step, message, loaded, {
-        ...loaded.doc,
-        outbox: { ...loaded.doc.outbox, [message.id]: changed },
-      });
+      loaded = await this.saveEntry(step, delivery, loaded, changed);
     };
     if (!entry) {
       const sent = message.headers.custom[TOKEN_HEADER];
@@ -124,7 +149,7 @@ export class TokenBased<S> extends DocumentStrategy<S> {
         ],
       });
     }
-    const planned = entry as PendingMessages;
+    const planned = entry as TokenEntry;
     const tokenIds = planned.tokenIds ?? {};
     if (!planned.tokensGenerated) {
       const created = this.expand(planned.operations, tokenIds);
@@ -151,7 +176,7 @@ export class TokenBased<S> extends DocumentStrategy<S> {
         this.tokens.deleteIfVersion(token.id, token.version),
       );
     }
-    await this.save('cleanup', message, loaded, withoutEntry(loaded.doc, message.id));
+    await this.removeEntry('cleanup', delivery, loaded);
   }
 
   /** Every token of these messages: one per message and receiver. */

@@ -3,8 +3,10 @@ import {
   Endpoint,
   type EndpointOptions,
   InvalidMessageError,
+  type OutgoingOperation,
   type ReceivedMessage,
   type Transport,
+  type UnitOfWork,
   UnroutableMessageError,
 } from '../../src/bus/index.ts';
 import type { Envelope } from '../../src/messages/index.ts';
@@ -537,7 +539,7 @@ export function conformanceSuite(name: string, makeTransport: () => Promise<Tran
 
     it('outgoing middleware can hold messages sent by a handler and dispatch them after it succeeds', async () => {
       const { endpoint } = await bus();
-      const HELD = Symbol('held');
+      const held = new WeakMap<UnitOfWork, OutgoingOperation[]>();
       const placed = new Recorder<Order>();
       await endpoint('billing')
         .handle(OrderPlaced, async (m) => placed.push(m))
@@ -547,16 +549,16 @@ export function conformanceSuite(name: string, makeTransport: () => Promise<Tran
         outgoing: [
           async (ctx, next) => {
             if (!ctx.incoming) return next();
-            const held = (ctx.incoming.items.get(HELD) as unknown[] | undefined) ?? [];
-            held.push(ctx.operation);
-            ctx.incoming.items.set(HELD, held);
+            const list = held.get(ctx.incoming.work) ?? [];
+            list.push(ctx.operation);
+            held.set(ctx.incoming.work, list);
           },
         ],
       });
       orders.use({
         incoming: async (ctx, next) => {
           await next();
-          await orders.dispatch((ctx.items.get(HELD) as never[] | undefined) ?? []);
+          await orders.dispatch(held.get(ctx.work) ?? []);
         },
       });
       await orders

@@ -135,7 +135,7 @@ describe('12 generic outbox', () => {
   });
 
   it('a store that times out after saving, on every endpoint: each message counts once', async () => {
-    const rules = ['orders.save', 'bills.save', 'marketing.save'].map((step) =>
+    const rules = (['orders.save', 'bills.save', 'marketing.save'] as const).map((step) =>
       shop().chaos.add({ kind: 'timeout', step, times: 1, delayMs: 10 }),
     );
     const before = await firstItemCount(shop());

@@ -2,16 +2,19 @@ import path from 'node:path';
 import {
   ConcurrencyError,
   capture,
+  type Delivery,
   type DocumentStrategy,
   type DocumentStrategyOptions,
-  type EntityDocument,
   type Envelope,
   entity,
   type InboxStore,
   MemoryDocumentStore,
   MemoryInbox,
+  metadataOf,
   newMessageId,
+  type OutboxMetadata,
   type StepHook,
+  UnitOfWork,
 } from '@pierogi/shared';
 import {
   type ExploreOptions,
@@ -39,11 +42,11 @@ type Counter = { items: number };
 type Target = Parameters<StepHook['around']>[1];
 type OutboxInboxClass = new (
   options: DocumentStrategyOptions<Counter> & { readonly inbox: InboxStore },
-) => DocumentStrategy<Counter>;
+) => DocumentStrategy<Counter, object, string>;
 
 /** What two copies of one message share in an exploration: the stores, and what was sent. */
 interface Stores {
-  readonly documents: MemoryDocumentStore<EntityDocument<Counter>>;
+  readonly documents: MemoryDocumentStore<Counter>;
   readonly inbox: MemoryInbox;
   /** Ids of the messages dispatched, in order. */
   readonly sent: string[];
@@ -67,6 +70,11 @@ const MESSAGE: Envelope = {
   },
 };
 
+/** The outbox entries an entity's document still has (kept where the library keeps a strategy's data). */
+function entriesOf(doc: object | undefined): string[] {
+  return Object.keys(metadataOf<OutboxMetadata<unknown>>(doc)?.outbox ?? {});
+}
+
 /**
  * Two copies of one AddItem through the exercise's `OutboxInbox`, over in-memory stores, for the
  * interleaving explorer: each step of the class (load, check-inbox, commit, dispatch, mark-inbox,
@@ -88,7 +96,7 @@ function twoCopies(OutboxInbox: OutboxInboxClass, crashes: number): ExploreOptio
         if (!stores.downstream.includes(message.id)) stores.downstream.push(message.id);
       }
     });
-    const delivery = { message: MESSAGE, items: new Map<string | symbol, unknown>() };
+    const delivery: Delivery = { message: MESSAGE, work: new UnitOfWork(MESSAGE) };
     try {
       await strategy.handle(delivery, async () => {
         entity<Counter>(delivery).state.items++;
@@ -120,11 +128,11 @@ function twoCopies(OutboxInbox: OutboxInboxClass, crashes: number): ExploreOptio
     invariants: [
       {
         name: 'the AddItem is applied at most once',
-        holds: async (s) => ((await stored(s))?.state.items ?? 0) <= 1,
+        holds: async (s) => ((await stored(s))?.items ?? 0) <= 1,
       },
       {
         name: 'the AddItem is applied',
-        holds: async (s) => done(s) || (await stored(s))?.state.items === 1,
+        holds: async (s) => done(s) || (await stored(s))?.items === 1,
       },
       {
         name: 'the receiver gets one ItemAdded (new ids would make it two)',
@@ -136,7 +144,7 @@ function twoCopies(OutboxInbox: OutboxInboxClass, crashes: number): ExploreOptio
       },
       {
         name: 'no outbox entry left in the document',
-        holds: async (s) => done(s) || Object.keys((await stored(s))?.outbox ?? {}).length === 0,
+        holds: async (s) => done(s) || entriesOf(await stored(s)).length === 0,
       },
     ],
   };
@@ -195,11 +203,6 @@ describe('13 inbox', () => {
   /** Selects the messages about one order. */
   function orderIdIs(orderId: string): (message: Target) => boolean {
     return (message) => (message.body as { orderId?: string } | undefined)?.orderId === orderId;
-  }
-
-  /** The outbox entries an entity's document still has. */
-  function entriesOf(doc: object | undefined): string[] {
-    return Object.keys((doc as { outbox?: Record<string, unknown> } | undefined)?.outbox ?? {});
   }
 
   it('without chaos the documents keep no trace of the messages they processed', async () => {

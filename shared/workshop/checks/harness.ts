@@ -1,7 +1,14 @@
 import path from 'node:path';
 import type { ChaosRule, MessageSession } from '@pierogi/shared';
 import { type Isolation, isolate } from '@pierogi/shared/testing';
-import { AddItem, type Filling, type RunningShop, runShop, type ShopTree } from '@pierogi/shop';
+import {
+  AddItem,
+  type Filling,
+  type RunningShop,
+  runShop,
+  type ShopStep,
+  type ShopTree,
+} from '@pierogi/shop';
 import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { ROOT } from '../src/exercises.ts';
 
@@ -148,7 +155,7 @@ export async function expectOneMeat(
  */
 export async function oneMeatDespite(
   shop: RunningShop,
-  scene: { chaos: ChaosRule; orderId: string; why: string; open: string },
+  scene: { chaos: ChaosRule<ShopStep>; orderId: string; why: string; open: string },
 ): Promise<void> {
   const { chaos, orderId, why, open } = scene;
   const rule = shop.chaos.add(chaos);

@@ -2,9 +2,9 @@ import { ItemAdded, ItemRemoved, OrderSubmitted, PRICES, type ShopContext } from
 
 /** Billing charges each filling of an order once, and sends an invoice when it is submitted. */
 export function billing(shop: ShopContext): void {
-  shop.endpoint.handle(ItemAdded, async (message, context) => {
+  shop.handle(ItemAdded, async (message, context) => {
     const { orderId, filling } = message.body;
-    const { value, version } = await shop.bills.load(orderId);
+    const { value, version } = await context.bills.load(orderId);
     const bill = value ?? { orderId, total: 0, items: 0 };
     const charged = bill.fillings ?? [];
     if (charged.includes(filling)) {
@@ -14,12 +14,12 @@ export function billing(shop: ShopContext): void {
     bill.fillings = [...charged, filling];
     bill.total += PRICES[filling];
     bill.items += 1;
-    await shop.bills.save(orderId, bill, version);
+    await context.bills.save(orderId, bill, version);
   });
 
-  shop.endpoint.handle(ItemRemoved, async (message, context) => {
+  shop.handle(ItemRemoved, async (message, context) => {
     const { orderId, filling } = message.body;
-    const { value, version } = await shop.bills.load(orderId);
+    const { value, version } = await context.bills.load(orderId);
     const bill = value ?? { orderId, total: 0, items: 0 };
     const charged = bill.fillings ?? [];
     if (!charged.includes(filling)) {
@@ -29,15 +29,15 @@ export function billing(shop: ShopContext): void {
     bill.fillings = charged.filter((charged) => charged !== filling);
     bill.total -= PRICES[filling];
     bill.items -= 1;
-    await shop.bills.save(orderId, bill, version);
+    await context.bills.save(orderId, bill, version);
   });
 
-  shop.endpoint.handle(OrderSubmitted, async (message, context) => {
+  shop.handle(OrderSubmitted, async (message, context) => {
     const { orderId } = message.body;
-    const { value, version } = await shop.bills.load(orderId);
+    const { value, version } = await context.bills.load(orderId);
     const bill = value ?? { orderId, total: 0, items: 0 };
     bill.invoices = (bill.invoices ?? 0) + 1;
     context.log.info(`invoice ${bill.invoices} for order ${orderId}: ${bill.total / 100}`);
-    await shop.bills.save(orderId, bill, version);
+    await context.bills.save(orderId, bill, version);
   });
 }

@@ -5,15 +5,21 @@ import {
   OrderSubmitted,
   RemoveItem,
   type ShopContext,
+  type Order as ShopOrder,
   SubmitOrder,
 } from '@pierogi/shop';
 
+/** An order that remembers the ids of the messages applied to it, stored with what they changed. */
+interface Order extends ShopOrder {
+  processed?: string[];
+}
+
 /** The orders endpoint: it owns the orders, and tells the others what changed. */
 export function orders(shop: ShopContext): void {
-  shop.endpoint.handle(AddItem, async (message, context) => {
+  shop.handle(AddItem, async (message, context) => {
     const { orderId, filling } = message.body;
-    const { value, version } = await shop.orders.load(orderId);
-    const order = value ?? { id: orderId, lines: [], submitted: false };
+    const { value, version } = await context.orders.load(orderId);
+    const order: Order = value ?? { id: orderId, lines: [], submitted: false };
     // A copy carries the id of the original; a new request (a second portion, or Meat again
     // after a RemoveItem) has an id of its own. The lines cannot tell them apart.
     if (order.processed?.includes(message.id)) {
@@ -25,13 +31,14 @@ export function orders(shop: ShopContext): void {
     }
     order.lines.push(filling);
     order.processed = [...(order.processed ?? []), message.id]; // in the same write as the line
-    await shop.orders.save(orderId, order, version);
+    await context.orders.save(orderId, order, version);
     await context.publish(ItemAdded, { orderId, filling });
   });
 
-  shop.endpoint.handle(RemoveItem, async (message, context) => {
+  shop.handle(RemoveItem, async (message, context) => {
     const { orderId, filling } = message.body;
-    const { value: order, version } = await shop.orders.load(orderId);
+    const { value, version } = await context.orders.load(orderId);
+    const order: Order | undefined = value;
     if (order?.processed?.includes(message.id)) {
       shop.duplicate(context, 'this RemoveItem is applied already');
       await context.publish(ItemRemoved, { orderId, filling }); // it may never have left
@@ -41,13 +48,14 @@ export function orders(shop: ShopContext): void {
     if (!order || line === -1) return; // not in the order: nothing to take off
     order.lines.splice(line, 1); // one portion
     order.processed = [...(order.processed ?? []), message.id];
-    await shop.orders.save(orderId, order, version);
+    await context.orders.save(orderId, order, version);
     await context.publish(ItemRemoved, { orderId, filling });
   });
 
-  shop.endpoint.handle(SubmitOrder, async (message, context) => {
+  shop.handle(SubmitOrder, async (message, context) => {
     const { orderId } = message.body;
-    const { value: order, version } = await shop.orders.load(orderId);
+    const { value, version } = await context.orders.load(orderId);
+    const order: Order | undefined = value;
     if (!order) return; // nothing to submit
     if (order.processed?.includes(message.id)) {
       shop.duplicate(context, 'this SubmitOrder is applied already');
@@ -58,7 +66,7 @@ export function orders(shop: ShopContext): void {
     if (order.submitted) return; // submitted by another SubmitOrder (a second tab): no event
     order.submitted = true;
     order.processed = [...(order.processed ?? []), message.id];
-    await shop.orders.save(orderId, order, version);
+    await context.orders.save(orderId, order, version);
     await context.publish(OrderSubmitted, { orderId, items: order.lines.length });
   });
 }

@@ -14,9 +14,9 @@ interface Bill extends ShopBill {
 
 /** Billing applies each item event once, and sends an invoice when the order is submitted. */
 export function billing(shop: ShopContext): void {
-  shop.endpoint.handle(ItemAdded, async (message, context) => {
+  shop.handle(ItemAdded, async (message, context) => {
     const { orderId, filling } = message.body;
-    const { value, version } = await shop.bills.load(orderId);
+    const { value, version } = await context.bills.load(orderId);
     const bill: Bill = value ?? { orderId, total: 0, items: 0 };
     if (bill.processed?.includes(message.id)) {
       shop.duplicate(context, 'this ItemAdded is charged already');
@@ -25,12 +25,12 @@ export function billing(shop: ShopContext): void {
     bill.processed = [...(bill.processed ?? []), message.id]; // in the same write as the total
     bill.total += PRICES[filling];
     bill.items += 1;
-    await shop.bills.save(orderId, bill, version);
+    await context.bills.save(orderId, bill, version);
   });
 
-  shop.endpoint.handle(ItemRemoved, async (message, context) => {
+  shop.handle(ItemRemoved, async (message, context) => {
     const { orderId, filling } = message.body;
-    const { value, version } = await shop.bills.load(orderId);
+    const { value, version } = await context.bills.load(orderId);
     const bill: Bill = value ?? { orderId, total: 0, items: 0 };
     if (bill.processed?.includes(message.id)) {
       shop.duplicate(context, 'this ItemRemoved is applied already');
@@ -41,12 +41,12 @@ export function billing(shop: ShopContext): void {
     bill.processed = [...(bill.processed ?? []), message.id];
     bill.total -= PRICES[filling];
     bill.items -= 1;
-    await shop.bills.save(orderId, bill, version);
+    await context.bills.save(orderId, bill, version);
   });
 
-  shop.endpoint.handle(OrderSubmitted, async (message, context) => {
+  shop.handle(OrderSubmitted, async (message, context) => {
     const { orderId } = message.body;
-    const { value, version } = await shop.bills.load(orderId);
+    const { value, version } = await context.bills.load(orderId);
     const bill: Bill = value ?? { orderId, total: 0, items: 0 };
     if (bill.processed?.includes(message.id)) {
       shop.duplicate(context, 'this OrderSubmitted is invoiced already');
@@ -55,6 +55,6 @@ export function billing(shop: ShopContext): void {
     bill.processed = [...(bill.processed ?? []), message.id]; // in the same write as the invoice
     bill.invoices = (bill.invoices ?? 0) + 1;
     context.log.info(`invoice ${bill.invoices} for order ${orderId}: ${bill.total / 100}`);
-    await shop.bills.save(orderId, bill, version);
+    await context.bills.save(orderId, bill, version);
   });
 }

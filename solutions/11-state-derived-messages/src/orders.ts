@@ -1,4 +1,4 @@
-import { deterministicId, type HandlerContext } from '@pierogi/shared';
+import { deterministicId } from '@pierogi/shared';
 import {
   AddItem,
   type Filling,
@@ -8,6 +8,7 @@ import {
   OrderSubmitted,
   RemoveItem,
   type ShopContext,
+  type ShopHandlerContext,
   type Order as ShopOrder,
   SubmitOrder,
 } from '@pierogi/shop';
@@ -32,6 +33,8 @@ type Pending =
 
 /** An order that keeps the events its changes caused, stored with them, until they are out. */
 interface Order extends ShopOrder {
+  /** The ids of the messages applied to this order, stored with what they changed. */
+  processed?: string[];
   outbox?: Pending[];
 }
 
@@ -39,13 +42,13 @@ const EVENTS = { ItemAdded, FirstItemAdded, OrderSubmitted };
 
 /** The orders endpoint: it owns the orders, and tells the others what changed. */
 export function orders(shop: ShopContext): void {
-  shop.endpoint.handle(AddItem, async (message, context) => {
+  shop.handle(AddItem, async (message, context) => {
     const { orderId, filling } = message.body;
     // The events of this AddItem have the same ids on every attempt: copies published again
     // are ones billing and marketing have seen, not new ones.
     const id = deterministicId(message.id, context.endpoint, 'ItemAdded');
     const firstId = deterministicId(message.id, context.endpoint, 'FirstItemAdded');
-    const { value, version } = await shop.orders.load(orderId);
+    const { value, version } = await context.orders.load(orderId);
     const order: Order = value ?? { id: orderId, lines: [], submitted: false };
     let stored = version;
     // A copy carries the id of the original; a new request (a second portion, or Meat again
@@ -61,15 +64,16 @@ export function orders(shop: ShopContext): void {
       const body = { orderId, filling };
       order.outbox = [...(order.outbox ?? []), { id, type: 'ItemAdded', body }];
       if (first) order.outbox.push({ id: firstId, type: 'FirstItemAdded', body });
-      stored = await shop.orders.save(orderId, order, version); // the new version
+      stored = await context.orders.save(orderId, order, version); // the new version
     }
     await publishOutbox(order, stored, context);
   });
 
-  shop.endpoint.handle(RemoveItem, async (message, context) => {
+  shop.handle(RemoveItem, async (message, context) => {
     const { orderId, filling } = message.body;
     const id = deterministicId(message.id, context.endpoint, 'ItemRemoved');
-    const { value: order, version } = await shop.orders.load(orderId);
+    const { value, version } = await context.orders.load(orderId);
+    const order: Order | undefined = value;
     if (order?.processed?.includes(message.id)) {
       shop.duplicate(context, 'this RemoveItem is applied already');
       await context.publish(ItemRemoved, { orderId, filling }, { id }); // it may never have left
@@ -79,14 +83,14 @@ export function orders(shop: ShopContext): void {
     if (!order || line === -1) return; // not in the order: nothing to take off
     order.lines.splice(line, 1); // one portion
     order.processed = [...(order.processed ?? []), message.id];
-    await shop.orders.save(orderId, order, version);
+    await context.orders.save(orderId, order, version);
     await context.publish(ItemRemoved, { orderId, filling }, { id });
   });
 
-  shop.endpoint.handle(SubmitOrder, async (message, context) => {
+  shop.handle(SubmitOrder, async (message, context) => {
     const { orderId } = message.body;
     const id = deterministicId(message.id, context.endpoint, 'OrderSubmitted');
-    const { value, version } = await shop.orders.load(orderId);
+    const { value, version } = await context.orders.load(orderId);
     const order: Order | undefined = value;
     if (!order) return; // nothing to submit
     let stored = version;
@@ -99,7 +103,7 @@ export function orders(shop: ShopContext): void {
       // this count, not one of the order as it is then.
       const body = { orderId, items: order.lines.length };
       order.outbox = [...(order.outbox ?? []), { id, type: 'OrderSubmitted', body }];
-      stored = await shop.orders.save(orderId, order, version);
+      stored = await context.orders.save(orderId, order, version);
     } // else submitted by another SubmitOrder (a second tab): no event of its own
     await publishOutbox(order, stored, context);
   });
@@ -108,12 +112,12 @@ export function orders(shop: ShopContext): void {
    * Publishes what the order still has to tell — the events of this message, or those of an
    * attempt that stored its change and failed before they were out — with their stored ids.
    */
-  async function publishOutbox(order: Order, version: number, context: HandlerContext) {
+  async function publishOutbox(order: Order, version: number, context: ShopHandlerContext) {
     if (!order.outbox?.length) return;
     for (const event of order.outbox) {
       await context.publish(EVENTS[event.type], event.body, { id: event.id });
     }
     order.outbox = []; // only once all are out: a failure before this publishes them again
-    await shop.orders.save(order.id, order, version);
+    await context.orders.save(order.id, order, version);
   }
 }

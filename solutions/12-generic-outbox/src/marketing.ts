@@ -8,7 +8,7 @@ export function marketing(shop: ShopContext): void {
     initial: () => ({ counts: {} }),
   });
 
-  shop.endpoint.handle(FirstItemAdded, async (message, context) => {
+  shop.handle(FirstItemAdded, async (message, context) => {
     const { counts } = current<FirstItems>(context);
     const { filling } = message.body;
     counts[filling] = (counts[filling] ?? 0) + 1;

@@ -21,7 +21,7 @@ export function orders(shop: ShopContext): void {
     initial: (message) => ({ id: orderIdOf(message), lines: [], submitted: false }),
   });
 
-  shop.endpoint.handle(AddItem, async (message, context) => {
+  shop.handle(AddItem, async (message, context) => {
     const { orderId, filling } = message.body;
     const order = current<Order>(context);
     const first = order.lines.length === 0;
@@ -30,7 +30,7 @@ export function orders(shop: ShopContext): void {
     if (first) await context.publish(FirstItemAdded, { orderId, filling });
   });
 
-  shop.endpoint.handle(RemoveItem, async (message, context) => {
+  shop.handle(RemoveItem, async (message, context) => {
     const { orderId, filling } = message.body;
     const order = current<Order>(context);
     const line = order.lines.indexOf(filling);
@@ -39,7 +39,7 @@ export function orders(shop: ShopContext): void {
     await context.publish(ItemRemoved, { orderId, filling });
   });
 
-  shop.endpoint.handle(SubmitOrder, async (message, context) => {
+  shop.handle(SubmitOrder, async (message, context) => {
     const { orderId } = message.body;
     const order = current<Order>(context);
     if (order.submitted) return; // submitted already

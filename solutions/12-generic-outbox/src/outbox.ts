@@ -23,28 +23,31 @@ export interface EntityOf<T> {
   readonly initial: (message: Envelope) => T;
 }
 
-const STATE = Symbol('the state the handler works on');
-
 /** How many lost races (a `ConcurrencyError` from a save) a delivery starts over after. */
 const MAX_CONFLICTS = 20;
 
 /** The state of the entity the message is about: change it in place, the outbox stores it. */
 export function current<T>(context: HandlerContext): T {
-  const state = context.items.get(STATE);
-  if (state === undefined) throw new Error('no state: is the outbox installed on this endpoint?');
-  return state as T;
+  const entity = context.work.entity;
+  if (entity === undefined) throw new Error('no state: is the outbox installed on this endpoint?');
+  return entity.state as T;
 }
 
 /**
  * Installs the outbox on the endpoint: each handler runs on the state of one entity, loaded
  * before it and stored after it, and what it sends leaves only once the state is stored.
  */
-export function useOutbox<T>(shop: ShopContext, entities: Entities<T>, entity: EntityOf<T>): void {
+export function useOutbox<T extends object>(
+  shop: ShopContext,
+  entities: Entities<T>,
+  entity: EntityOf<T>,
+): void {
   /** One attempt at a message: load, handle, store, send. */
   const attempt = async (context: IncomingContext, next: () => Promise<void>): Promise<void> => {
     const { message } = context;
     const id = entity.idOf(message);
-    const { value, version } = await entities.load(id);
+    const documents = entities.in(context); // as this message's unit of work sees them
+    const { value, version } = await documents.load(id);
     const doc = (value ?? entity.initial(message)) as T & { outbox?: Outbox };
     let messages = doc.outbox?.[message.id];
     if (messages === null) {
@@ -54,15 +57,15 @@ export function useOutbox<T>(shop: ShopContext, entities: Entities<T>, entity: E
     let stored = version;
     if (messages === undefined) {
       messages = startCapturing(context);
-      context.items.set(STATE, doc);
+      context.work.entity = { state: doc }; // what `current(context)` gives the handler
       await next();
       doc.outbox = { ...doc.outbox, [message.id]: messages };
-      stored = await entities.save(id, doc, version); // the state and its messages, together
+      stored = await documents.save(id, doc, version); // the state and its messages, together
     }
     // After the commit, with their stored ids; a step the chaos monkey can fail.
     await shop.steps.around('dispatch', message, () => shop.endpoint.dispatch(messages));
     doc.outbox = { ...doc.outbox, [message.id]: null };
-    await entities.save(id, doc, stored);
+    await documents.save(id, doc, stored);
   };
 
   shop.endpoint.use({

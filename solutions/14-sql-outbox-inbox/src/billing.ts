@@ -1,41 +1,34 @@
-import { type HandlerContext, SqlOutboxInbox } from '@pierogi/shared';
 import { ItemAdded, ItemRemoved, OrderSubmitted, PRICES, type ShopContext } from '@pierogi/shop';
 import { useSqlOutboxInbox } from './sqlOutbox.ts';
 
 /** Billing keeps a running total per order, and sends an invoice when it is submitted. */
 export async function billing(shop: ShopContext): Promise<void> {
   await useSqlOutboxInbox(shop);
-  /** The bills as the transaction of this message sees them: stored when it commits, or never. */
-  const billsOf = (context: HandlerContext) =>
-    shop.bills.within(SqlOutboxInbox.transaction(context));
 
-  shop.endpoint.handle(ItemAdded, async (message, context) => {
+  shop.handle(ItemAdded, async (message, context) => {
     const { orderId, filling } = message.body;
-    const bills = billsOf(context);
-    const { value, version } = await bills.load(orderId);
+    const { value, version } = await context.bills.load(orderId);
     const bill = value ?? { orderId, total: 0, items: 0 };
     bill.total += PRICES[filling];
     bill.items += 1;
-    await bills.save(orderId, bill, version);
+    await context.bills.save(orderId, bill, version);
   });
 
-  shop.endpoint.handle(ItemRemoved, async (message, context) => {
+  shop.handle(ItemRemoved, async (message, context) => {
     const { orderId, filling } = message.body;
-    const bills = billsOf(context);
-    const { value, version } = await bills.load(orderId);
+    const { value, version } = await context.bills.load(orderId);
     const bill = value ?? { orderId, total: 0, items: 0 };
     bill.total -= PRICES[filling];
     bill.items -= 1;
-    await bills.save(orderId, bill, version);
+    await context.bills.save(orderId, bill, version);
   });
 
-  shop.endpoint.handle(OrderSubmitted, async (message, context) => {
+  shop.handle(OrderSubmitted, async (message, context) => {
     const { orderId } = message.body;
-    const bills = billsOf(context);
-    const { value, version } = await bills.load(orderId);
+    const { value, version } = await context.bills.load(orderId);
     const bill = value ?? { orderId, total: 0, items: 0 };
     bill.invoices = (bill.invoices ?? 0) + 1;
     context.log.info(`invoice ${bill.invoices} for order ${orderId}: ${bill.total / 100}`);
-    await bills.save(orderId, bill, version);
+    await context.bills.save(orderId, bill, version);
   });
 }

@@ -1,4 +1,3 @@
-import { type HandlerContext, SqlOutboxInbox } from '@pierogi/shared';
 import { FirstItemAdded, type ShopContext } from '@pierogi/shop';
 import { useSqlOutboxInbox } from './sqlOutbox.ts';
 
@@ -8,16 +7,12 @@ const FIRST_ITEMS = 'first-items';
 /** Marketing counts the filling each order started with. */
 export async function marketing(shop: ShopContext): Promise<void> {
   await useSqlOutboxInbox(shop);
-  /** The counts as the transaction of this message sees them: stored when it commits, or never. */
-  const marketingOf = (context: HandlerContext) =>
-    shop.marketing.within(SqlOutboxInbox.transaction(context));
 
-  shop.endpoint.handle(FirstItemAdded, async (message, context) => {
+  shop.handle(FirstItemAdded, async (message, context) => {
     const { filling } = message.body;
-    const marketing = marketingOf(context);
-    const { value, version } = await marketing.load(FIRST_ITEMS);
+    const { value, version } = await context.marketing.load(FIRST_ITEMS);
     const firstItems = value ?? { counts: {} };
     firstItems.counts[filling] = (firstItems.counts[filling] ?? 0) + 1;
-    await marketing.save(FIRST_ITEMS, firstItems, version);
+    await context.marketing.save(FIRST_ITEMS, firstItems, version);
   });
 }

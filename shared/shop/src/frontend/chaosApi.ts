@@ -1,18 +1,8 @@
-import type { Chaos, ChaosRule } from '@pierogi/shared';
+import { type Chaos, type ChaosRule, UnknownStepError } from '@pierogi/shared';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { FillingSchema } from '../contracts.ts';
-
-/** The message types a panel rule can pick. */
-const MESSAGE_TYPES = [
-  'AddItem',
-  'RemoveItem',
-  'SubmitOrder',
-  'ItemAdded',
-  'ItemRemoved',
-  'OrderSubmitted',
-  'FirstItemAdded',
-] as const;
+import { FillingSchema, MESSAGE_TYPES } from '../contracts.ts';
+import { SHOP_STEPS, type ShopStep } from '../steps.ts';
 
 /**
  * Where a `fail-commit` fails: the save of the endpoint that owns the data, or `commit`, the
@@ -35,13 +25,26 @@ export const PanelRule = z
     filling: FillingSchema.optional(),
     /** For fail-commit: whose store fails. */
     store: z.enum(STORES, { error: `store must be one of ${STORES.join(', ')}` }).default('orders'),
+    /**
+     * For fail-commit and delay: the exact step instead (any step of the shop, `orders.save`,
+     * `dispatch`, `mark-inbox`…); for fail-commit it takes the place of `store`.
+     */
+    step: z
+      .string()
+      .max(40)
+      .refine((step) => (SHOP_STEPS as readonly string[]).includes(step), {
+        error: (issue) =>
+          `there is no step ${JSON.stringify(issue.input)}; the steps are ${SHOP_STEPS.join(', ')}`,
+      })
+      .optional(),
     rate: z.number().gt(0, 'rate must be above 0').max(1, 'rate must be at most 1').default(1),
     delayMs: z.number().int().min(1).max(10_000).default(500),
   })
   .strict();
 export type PanelRule = z.input<typeof PanelRule>;
 
-function toChaosRule(panel: z.output<typeof PanelRule>): ChaosRule {
+function toChaosRule(panel: z.output<typeof PanelRule>): ChaosRule<ShopStep> {
+  const step = panel.step as ShopStep | undefined;
   return {
     kind: panel.kind,
     rate: panel.rate,
@@ -49,28 +52,35 @@ function toChaosRule(panel: z.output<typeof PanelRule>): ChaosRule {
     ...(panel.filling ? { field: { path: 'filling', equals: panel.filling } } : {}),
     ...(panel.kind === 'delay' ? { delayMs: panel.delayMs } : {}),
     ...(panel.kind === 'fail-commit'
-      ? { step: panel.store === 'commit' ? 'commit' : `${panel.store}.save` }
+      ? { step: step ?? (panel.store === 'commit' ? 'commit' : `${panel.store}.save`) }
       : {}),
+    ...(panel.kind === 'delay' && step ? { step } : {}),
   };
 }
 
 /** GET/POST/DELETE /api/chaos: the rules of the shop's chaos monkey, changed while it runs. */
 export function chaosRoutes(
   app: FastifyInstance,
-  chaos: Chaos,
+  chaos: Chaos<ShopStep>,
   parse: <T>(schema: z.ZodType<T>, value: unknown, what: string) => T,
 ): void {
   app.get('/api/chaos', async () => ({
     seed: chaos.seed,
     messageTypes: MESSAGE_TYPES,
     stores: STORES,
+    steps: chaos.steps ?? SHOP_STEPS,
     rules: chaos.rules(),
   }));
 
   app.post('/api/chaos', async (request, reply) => {
     const panel = parse(PanelRule, request.body, 'in the body');
-    const id = chaos.add(toChaosRule(panel));
-    return reply.status(201).send({ id });
+    try {
+      const id = chaos.add(toChaosRule(panel));
+      return reply.status(201).send({ id });
+    } catch (error) {
+      if (!(error instanceof UnknownStepError)) throw error;
+      return reply.status(400).send({ error: 'bad request', message: error.message });
+    }
   });
 
   app.delete('/api/chaos/:id', async (request, reply) => {

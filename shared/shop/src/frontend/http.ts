@@ -1,11 +1,27 @@
 import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
-import { type Chaos, createLogger, describeIssues, type Endpoint } from '@pierogi/shared';
+import {
+  BrokerUnavailableError,
+  type Chaos,
+  createLogger,
+  describeIssues,
+  type Endpoint,
+  SimulatedFailure,
+} from '@pierogi/shared';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { AddItem, FILLINGS, FillingSchema, PRICES, RemoveItem, SubmitOrder } from '../contracts.ts';
+import {
+  AddItem,
+  FILLINGS,
+  FillingSchema,
+  OrderId,
+  PRICES,
+  RemoveItem,
+  SubmitOrder,
+} from '../contracts.ts';
 import type { Bill, Entities, Order } from '../entities.ts';
 import type { LiveLog } from '../liveLog.ts';
+import type { ShopStep } from '../steps.ts';
 import { type Accepted, accepted as acceptedAs, type CustomerIntents } from '../tree.ts';
 import { chaosRoutes } from './chaosApi.ts';
 
@@ -14,18 +30,7 @@ const PAGE = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
 /** The largest request body the API reads; anything bigger is refused with 413. */
 export const MAX_BODY_BYTES = 16 * 1024;
 
-/** What the client sent, quoted and cut short, so a refusal shows what it refused. */
-function quoted(input: unknown): string {
-  const text = JSON.stringify(String(input));
-  return text.length <= 80 ? text : `${text.slice(0, 78)}…"`;
-}
-
-const OrderParams = z.object({
-  orderId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, {
-    error: (issue) =>
-      `orderId must be 1–64 letters, digits, "-" or "_", not ${quoted(issue.input)}`,
-  }),
-});
+const OrderParams = z.object({ orderId: OrderId });
 const ItemBody = z.object(
   { filling: FillingSchema },
   { error: 'the body must be a JSON object like {"filling": "Meat"}' },
@@ -60,11 +65,13 @@ export interface FrontendOptions {
   readonly bills: Entities<Bill>;
   readonly log: LiveLog;
   /** The shop's chaos monkey, for the page's chaos panel (no panel without it). */
-  readonly chaos?: Chaos;
+  readonly chaos?: Chaos<ShopStep>;
 }
 
 /** Failures of the broker (or the chaos monkey playing one): worth a retry by the client. */
-const TRANSIENT = new Set(['BrokerUnavailableError', 'SimulatedFailure', 'SimulatedCrash']);
+function transient(error: unknown): boolean {
+  return error instanceof BrokerUnavailableError || error instanceof SimulatedFailure;
+}
 
 /** A request the API refuses, with the status and a message that says what to change. */
 class BadRequest extends Error {
@@ -124,7 +131,7 @@ export function createFrontend(options: FrontendOptions): FastifyInstance {
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _request, reply) => {
     const status = error.statusCode ?? 500;
-    if (status >= 500 && TRANSIENT.has(error.name)) {
+    if (status >= 500 && transient(error)) {
       // The request was fine; passing it on failed. The client may retry (same idempotency-key).
       logger.warn({ err: error }, 'could not pass a request on');
       return reply.status(503).send({

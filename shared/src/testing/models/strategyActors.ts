@@ -1,16 +1,19 @@
 import { capture } from '../../bus/capture.ts';
 import type { OutgoingOperation } from '../../bus/context.ts';
 import type { StepHook } from '../../bus/steps.ts';
+import { UnitOfWork } from '../../bus/unitOfWork.ts';
 import { type Envelope, newMessageId } from '../../messages/envelope.ts';
 import { ConcurrencyError } from '../../store/documentStore.ts';
 import { MemoryInbox } from '../../store/inboxStore.ts';
 import { MemoryDocumentStore } from '../../store/memoryStores.ts';
 import { MemoryTokenStore } from '../../store/tokenStore.ts';
 import {
+  type Delivery,
   type DocumentStrategy,
   type DocumentStrategyOptions,
-  type EntityDocument,
   entity,
+  metadataOf,
+  type OutboxMetadata,
 } from '../../strategies/documentStrategy.ts';
 import { DocumentOutboxInbox } from '../../strategies/outboxInbox.ts';
 import { TOKEN_HEADER, TokenBased } from '../../strategies/tokenBased.ts';
@@ -22,7 +25,7 @@ import { stepwise } from '../stepwise.ts';
  * stores, for the interleaving explorer: every order of their steps, with crashes injected.
  */
 export interface StrategyStores {
-  readonly documents: MemoryDocumentStore<EntityDocument<{ items: number }>>;
+  readonly documents: MemoryDocumentStore<{ items: number }>;
   readonly inbox: MemoryInbox;
   readonly tokens: MemoryTokenStore;
   /** Ids of the ItemAdded messages dispatched, in order. */
@@ -58,7 +61,7 @@ function strategyFor(
   stores: StrategyStores,
   steps: StepHook,
   maxConflicts: number,
-): DocumentStrategy<{ items: number }> {
+): DocumentStrategy<{ items: number }, object, string> {
   const options: DocumentStrategyOptions<{ items: number }> = {
     store: stores.documents,
     locate: () => ({ partition: 'orders', id: 'o1' }),
@@ -96,7 +99,7 @@ function strategyFor(
 }
 
 /** The handler: one more item, one ItemAdded — with a new id each time it runs. */
-async function addItem(delivery: { items: Map<string | symbol, unknown> }): Promise<void> {
+async function addItem(delivery: Delivery): Promise<void> {
   entity<{ items: number }>(delivery).state.items++;
   const operation: OutgoingOperation = {
     message: {
@@ -116,7 +119,7 @@ export function twoCopiesThrough(
 ): ExploreOptions<StrategyStores> {
   const copy = stepwise<StrategyStores>(async (stores, steps, attempt) => {
     if (attempt > 1) stores.crashed = true;
-    const delivery = { message: MESSAGE, items: new Map<string | symbol, unknown>() };
+    const delivery: Delivery = { message: MESSAGE, work: new UnitOfWork(MESSAGE) };
     try {
       await strategyFor(kind, stores, steps, bounds.conflicts).handle(delivery, () =>
         addItem(delivery),
@@ -154,15 +157,15 @@ export function twoCopiesThrough(
     invariants: [
       {
         name: 'processed at most once',
-        holds: async (s) => ((await state(s))?.state.items ?? 0) <= 1,
+        holds: async (s) => ((await state(s))?.items ?? 0) <= 1,
       },
       {
         name: 'processed once',
-        holds: async (s) => gaveUp(s) || (await state(s))?.state.items === 1,
+        holds: async (s) => gaveUp(s) || (await state(s))?.items === 1,
       },
       {
         name: 'no ghost messages: nothing sent for a change that was not stored',
-        holds: async (s) => s.sent.length === 0 || (await state(s))?.state.items === 1,
+        holds: async (s) => s.sent.length === 0 || (await state(s))?.items === 1,
       },
       { name: 'no lost messages', holds: (s) => gaveUp(s) || s.sent.length > 0 },
       {
@@ -179,7 +182,10 @@ export function twoCopiesThrough(
       },
       {
         name: 'nothing left in the document',
-        holds: async (s) => gaveUp(s) || Object.keys((await state(s))?.outbox ?? {}).length === 0,
+        holds: async (s) =>
+          gaveUp(s) ||
+          Object.keys(metadataOf<OutboxMetadata<unknown>>(await state(s))?.outbox ?? {}).length ===
+            0,
       },
       {
         // A crash in the middle of a race may leave a token nobody was sent (a stray, harmless);
