@@ -19,15 +19,15 @@ export const FillingSchema = z.enum(FILLINGS, {
       : `unknown filling ${quote(issue.input)}; the shop sells ${FILLINGS.join(', ')}`,
 });
 
-/** A value the client sent, for a message: quoted, and cut short. */
-function quote(input: unknown): string {
+/** A value the client sent, for a message: quoted, and cut short (to `max` characters). */
+function quote(input: unknown, max = 40): string {
   const text =
     typeof input === 'string'
       ? JSON.stringify(input)
       : typeof input === 'number' || typeof input === 'boolean' || input === null
         ? String(input)
         : `an ${typeof input}`;
-  return text.length <= 40 ? text : `${text.slice(0, 38)}…"`;
+  return text.length <= max ? text : `${text.slice(0, max - 2)}…"`;
 }
 
 /** How an order id looks, wherever it is checked: 1–64 letters, digits, `-` or `_`. */
@@ -35,7 +35,8 @@ export const ORDER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** An order id, in every message and at the HTTP edge: the one rule for what it may be. */
 export const OrderId = z.string().regex(ORDER_ID_PATTERN, {
-  error: (issue) => `orderId must be 1–64 letters, digits, "-" or "_", not ${quote(issue.input)}`,
+  error: (issue) =>
+    `orderId must be 1–64 letters, digits, "-" or "_", not ${quote(issue.input, 80)}`,
 });
 
 /** The customer wants one more portion of a filling in an order. */
