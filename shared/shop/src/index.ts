@@ -9,7 +9,6 @@ export {
   SHOP_PARTS,
   type ShopPart,
 } from './runShop.ts';
-export { ENTITY_KINDS, type EntityKind, SHOP_STEPS, type ShopStep } from './steps.ts';
 export {
   type Accepted,
   accepted,
@@ -18,9 +17,12 @@ export {
   type EndpointSetup,
   type FrontendContext,
   type FrontendSetup,
+  loadShopCode,
+  type ShopCode,
   type ShopContext,
   type ShopHandler,
   type ShopHandlerContext,
   type ShopStores,
-  type ShopTree,
-} from './tree.ts';
+  shopCodeModule,
+} from './shopCode.ts';
+export { ENTITY_KINDS, type EntityKind, SHOP_STEPS, type ShopStep } from './steps.ts';

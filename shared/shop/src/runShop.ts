@@ -14,11 +14,12 @@ import pg from 'pg';
 import { type Bill, Entities, type FirstItems, type Order } from './entities.ts';
 import { createFrontend } from './frontend/http.ts';
 import { LiveLog } from './liveLog.ts';
+import type { CustomerIntents, ShopCode, ShopContext, ShopStores } from './shopCode.ts';
 import { SHOP_STEPS, type ShopStep } from './steps.ts';
-import type { CustomerIntents, ShopContext, ShopStores, ShopTree } from './tree.ts';
 
 export interface RunShopOptions {
-  readonly tree: ShopTree;
+  /** The exercise's (or solution's) shop code: what each endpoint does. */
+  readonly code: ShopCode;
   readonly amqpUrl: string;
   readonly databaseUrl: string;
   /** The Postgres schema the shop keeps its tables in (created if missing). Default `shop`. */
@@ -34,7 +35,7 @@ export interface RunShopOptions {
   readonly chaosRules?: readonly ChaosRule<ShopStep>[];
   /**
    * Start only these parts (default: all), so each can run in a process of its own against the
-   * same broker prefix and schema. `frontend` is the HTTP API and the tree's frontend code.
+   * same broker prefix and schema. `frontend` is the HTTP API and the shop code's frontend.
    */
   readonly only?: readonly ShopPart[];
   readonly logger?: Logger;
@@ -58,13 +59,13 @@ export interface RunningShop {
   readonly log: LiveLog;
   /** Follows conversations across the endpoints: wait for one to settle instead of sleeping. */
   readonly tracer: ConversationTracer;
-  /** How customer requests become commands: the tree's frontend code, or one send each. */
+  /** How customer requests become commands: the shop code's frontend, or one send each. */
   readonly intents: CustomerIntents | undefined;
   readonly pool: pg.Pool;
   close(): Promise<void>;
 }
 
-/** The parts of a shop; `frontend` is the HTTP API and the tree's frontend code. */
+/** The parts of a shop; `frontend` is the HTTP API and the shop code's frontend. */
 export const SHOP_PARTS = ['frontend', 'orders', 'billing', 'marketing'] as const;
 export type ShopPart = (typeof SHOP_PARTS)[number];
 
@@ -153,7 +154,7 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
   /** What the endpoints' code asked to stop when the shop closes. */
   const closing: (() => Promise<void>)[] = [];
   for (const name of ['orders', 'billing', 'marketing'] as const) {
-    const setup = options.tree[name];
+    const setup = options.code[name];
     if (!setup || !runs(name)) continue;
     const own = endpoints[name];
     await setup({
@@ -174,7 +175,7 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
   }
 
   const intents = runs('frontend')
-    ? await options.tree.frontend?.({ endpoint: endpoints.frontend, pool })
+    ? await options.code.frontend?.({ endpoint: endpoints.frontend, pool })
     : undefined;
 
   let url: string | undefined;

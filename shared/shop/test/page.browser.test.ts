@@ -30,7 +30,7 @@ describe.skipIf(!hasChromium)(title, () => {
 
   beforeAll(async () => {
     shop = await runShop({
-      tree: firstHandler,
+      code: firstHandler,
       amqpUrl: iso().amqpUrl,
       databaseUrl: iso().databaseUrl,
       schema: iso().schema,
@@ -175,7 +175,7 @@ describe.skipIf(!hasChromium)(title, () => {
   it('the shop stops while a page is still open', async () => {
     // A shop of its own, so this test can stop it with the page (and its live log) connected.
     const second = await runShop({
-      tree: firstHandler,
+      code: firstHandler,
       amqpUrl: iso().amqpUrl,
       databaseUrl: iso().databaseUrl,
       schema: iso().schema,

@@ -1,14 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { ChaosRule } from '@pierogi/shared';
 import { closedPort, type Isolation, isolate, runCommand, waitFor } from '@pierogi/shared/testing';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { listExercises, ROOT } from '../../workshop/src/exercises.ts';
 import type { ShopPart } from '../src/runShop.ts';
-import { type ShopTree, treeModule } from '../src/tree.ts';
+import { loadShopCode, shopCodeModule } from '../src/shopCode.ts';
 import {
   differences,
   expectedAfter,
@@ -26,7 +25,7 @@ import {
   marketingProcessed,
   total,
 } from './system/inFlight.ts';
-import { ShopProcess, START_TIMEOUT_MS } from './system/shopProcess.ts';
+import { SHOP_PROCESS, ShopProcess, START_TIMEOUT_MS } from './system/shopProcess.ts';
 
 /**
  * The system test of the reference shop (the highest-numbered solution): every endpoint in an OS
@@ -40,15 +39,15 @@ import { ShopProcess, START_TIMEOUT_MS } from './system/shopProcess.ts';
  *
  * Settings: SYSTEM_SEED (the plan of orders, the chaos and what gets killed), SYSTEM_ORDERS,
  * SYSTEM_CUSTOMERS (at once), SYSTEM_KILL (orders, billing, marketing or frontend),
- * SYSTEM_TREE (another tree: its folder or its src/index.ts, relative to the repository or
- * absolute, e.g. solutions/07-lost-messages).
+ * SYSTEM_SHOP_CODE (another shop code: its folder or its src/index.ts, relative to the repository
+ * or absolute, e.g. solutions/07-lost-messages).
  */
 
 const SEED = Number(process.env.SYSTEM_SEED ?? 1);
 const ORDERS = Number(process.env.SYSTEM_ORDERS ?? 300);
 const CUSTOMERS = Number(process.env.SYSTEM_CUSTOMERS ?? 15);
-const TREE = process.env.SYSTEM_TREE ?? latestSolution();
-const TREE_FILE = treeModule(path.resolve(ROOT, TREE));
+const SHOP_CODE = process.env.SYSTEM_SHOP_CODE ?? latestSolution();
+const SHOP_CODE_FILE = shopCodeModule(path.resolve(ROOT, SHOP_CODE));
 const ENDPOINTS = ['orders', 'billing', 'marketing'] as const;
 /** How long one click may take to be accepted and to show: longer than a restart can take. */
 const STEP_TIMEOUT_MS = START_TIMEOUT_MS + 15_000;
@@ -124,8 +123,8 @@ describe('the reference shop as a system', () => {
     const isolation = iso;
     if (!isolation) throw new Error('no isolation');
     const started = Date.now();
-    const tree = ((await import(pathToFileURL(TREE_FILE).href)) as { default: ShopTree }).default;
-    const endpoints = ENDPOINTS.filter((part) => tree[part]);
+    const code = await loadShopCode(SHOP_CODE_FILE);
+    const endpoints = ENDPOINTS.filter((part) => code[part]);
     const victim = (process.env.SYSTEM_KILL ?? endpoints[SEED % endpoints.length]) as ShopPart;
     const port = await closedPort();
     const parts: ShopPart[] = [...endpoints, 'frontend'];
@@ -141,7 +140,7 @@ describe('the reference shop as a system', () => {
             isolation.track(name);
           },
           env: {
-            SHOP_TREE: TREE_FILE,
+            SHOP_CODE: SHOP_CODE_FILE,
             SHOP_SCHEMA: isolation.schema,
             SHOP_PREFIX: `${isolation.prefix}.`,
             AMQP_URL: isolation.amqpUrl,
@@ -186,7 +185,7 @@ describe('the reference shop as a system', () => {
     const endpointQueues = endpoints.map((part) => `${prefix}${part}`);
     const inFlightNow = () =>
       inFlight(isolation.amqpUrl, isolation.pool(), prefix, [...declared], endpointQueues);
-    const check = () => endProblems(placed, driven, url(), isolation, Boolean(tree.marketing));
+    const check = () => endProblems(placed, driven, url(), isolation, Boolean(code.marketing));
     let problems: string[] = [];
     let lastInFlight: InFlight | undefined;
     let idleButWrong = 0;
@@ -242,7 +241,7 @@ describe('the reference shop as a system', () => {
       );
     }
     const errors = await errorQueue(isolation.amqpUrl, `${prefix}error`);
-    const processed = tree.marketing ? await marketingProcessed(isolation.pool()) : undefined;
+    const processed = code.marketing ? await marketingProcessed(isolation.pool()) : undefined;
 
     // Every chaos rule met something: a rule that never fires tests nothing.
     const idle = parts.flatMap((part) =>
@@ -256,7 +255,7 @@ describe('the reference shop as a system', () => {
     );
 
     const summary = [
-      `System test of ${TREE}, seed ${SEED}: ${driven.placed} of ${ORDERS} orders by ${CUSTOMERS} customers at once`,
+      `System test of ${SHOP_CODE}, seed ${SEED}: ${driven.placed} of ${ORDERS} orders by ${CUSTOMERS} customers at once`,
       `  started in ${ready - started} ms; orders placed in ${drivenAt - ready} ms; ${matched ? `right in ${settledAt - drivenAt} ms` : 'NOT right within 30 s'}; drained and checked again in ${drainedAt - settledAt} ms; total ${Date.now() - started} ms`,
       `  in flight seen by ${lastInFlight?.via ?? 'nothing'}; ${describeDrain(drained)}`,
       `  marketing: counts compared by filling and in all, ${processed === undefined ? 'no inbox to compare' : `and the ${processed} messages its inbox processed`}`,
@@ -316,19 +315,15 @@ describe('the reference shop as a system', () => {
 
 describe('a part of the shop in a process of its own', () => {
   it('refuses bad settings with a message that names them', async () => {
-    const { code, output } = await runCommand(
-      process.execPath,
-      ['--import', 'tsx', 'shared/shop/src/process.ts'],
-      {
-        cwd: ROOT,
-        env: {
-          SHOP_TREE: TREE_FILE,
-          SHOP_PARTS: 'orders,kitchen',
-          CHAOS_RULES: '[{"kind":"explode"}]',
-          LOG_LEVEL: 'info',
-        },
+    const { code, output } = await runCommand(process.execPath, ['--import', 'tsx', SHOP_PROCESS], {
+      cwd: ROOT,
+      env: {
+        SHOP_CODE: SHOP_CODE_FILE,
+        SHOP_PARTS: 'orders,kitchen',
+        CHAOS_RULES: '[{"kind":"explode"}]',
+        LOG_LEVEL: 'info',
       },
-    );
+    });
     expect(code, output).toBe(1);
     expect(output).toContain('SHOP_PARTS.1');
     expect(output).toContain('CHAOS_RULES.0.kind');
@@ -379,7 +374,7 @@ async function endProblems(
   problems.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   if (unanswered >= 10) problems.push(`the frontend answered none of ${unanswered} looks; gave up`);
   if (!hasMarketing) {
-    problems.push('the tree has no marketing endpoint, so nobody counts first fillings');
+    problems.push('the shop code has no marketing endpoint, so nobody counts first fillings');
     return problems;
   }
   return [...problems, ...(await marketingProblems(placed, driven, isolation.pool()))];

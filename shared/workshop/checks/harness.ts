@@ -4,28 +4,31 @@ import { type Isolation, isolate } from '@pierogi/shared/testing';
 import {
   AddItem,
   type Filling,
+  loadShopCode,
   type RunningShop,
   runShop,
   type ShopStep,
-  type ShopTree,
 } from '@pierogi/shop';
 import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { ROOT } from '../src/exercises.ts';
 
-/** The tree a check runs against: PIEROGI_TREE, relative to the repository root. */
-export function treeUnderCheck(): string {
-  const tree = process.env.PIEROGI_TREE;
-  if (!tree) throw new Error('PIEROGI_TREE is not set: run checks with `pnpm check NN`');
-  return tree;
+/**
+ * The folder of the shop code a check runs against (the exercise's or its solution's): SHOP_CODE,
+ * relative to the repository root.
+ */
+export function codeUnderCheck(): string {
+  const code = process.env.SHOP_CODE;
+  if (!code) throw new Error('SHOP_CODE is not set: run checks with `pnpm check NN`');
+  return code;
 }
 
-/** A file of the tree under check, as the attendee would open it. */
+/** A file of the shop code under check, as the attendee would open it. */
 export function fileToOpen(relative: string): string {
-  return path.join(treeUnderCheck(), relative);
+  return path.join(codeUnderCheck(), relative);
 }
 
 /**
- * Starts the shop of the tree under check for this check file, on real RabbitMQ and Postgres
+ * Starts a shop with the shop code under check for this check file, on real RabbitMQ and Postgres
  * under names of its own, and stops it afterwards.
  */
 export function useShop(options: { chaosSeed?: number; http?: boolean } = {}): () => RunningShop {
@@ -37,11 +40,8 @@ export function useShop(options: { chaosSeed?: number; http?: boolean } = {}): (
       amqpUrl: inject('amqpUrl'),
       databaseUrl: inject('databaseUrl'),
     });
-    const module = (await import(path.join(ROOT, treeUnderCheck(), 'src/index.ts'))) as {
-      default: ShopTree;
-    };
     shop = await runShop({
-      tree: module.default,
+      code: await loadShopCode(path.join(ROOT, codeUnderCheck())),
       amqpUrl: iso.amqpUrl,
       databaseUrl: iso.databaseUrl,
       schema: iso.schema,

@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-/** `pnpm check NN`: one exercise's checks, against the tree PIEROGI_TREE names. */
+/** `pnpm check NN`: one exercise's checks, against the shop code SHOP_CODE names (its folder). */
 export default defineConfig({
   test: {
     root: new URL('../../..', import.meta.url).pathname,

@@ -19,12 +19,13 @@ export function checkFileOf(exercise: ExerciseInfo): string {
 }
 
 /**
- * Runs an exercise's checks against one of its trees in a child process (a fresh module graph, as
- * `pnpm check` has). `output: 'inherit'` shows vitest's report; 'quiet' only collects the result.
+ * Runs an exercise's checks against the shop code of its exercise or of its solution, in a child
+ * process (a fresh module graph, as `pnpm check` has). `output: 'inherit'` shows vitest's report;
+ * 'quiet' only collects the result.
  */
 export async function runCheck(
   exercise: ExerciseInfo,
-  tree: 'exercise' | 'solution',
+  which: 'exercise' | 'solution',
   output: 'inherit' | 'quiet',
 ): Promise<CheckOutcome> {
   const dir = mkdtempSync(path.join(tmpdir(), 'pierogi-check-'));
@@ -46,7 +47,7 @@ export async function runCheck(
         cwd: ROOT,
         env: {
           ...process.env,
-          PIEROGI_TREE: exercise[tree],
+          SHOP_CODE: exercise[which],
           ...(output === 'inherit' && process.stdout.isTTY ? { FORCE_COLOR: '1' } : {}),
         },
         stdio: output === 'inherit' ? ['ignore', 'pipe', 'inherit'] : 'ignore',

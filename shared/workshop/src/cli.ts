@@ -4,10 +4,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { runShop, type ShopTree } from '@pierogi/shop';
+import { loadShopCode, runShop } from '@pierogi/shop';
 import { checkFileOf, runCheck } from './checkRunner.ts';
 import { type ExerciseInfo, findExercise, listExercises, ROOT, UsageError } from './exercises.ts';
-import { discoverServers } from './servers/index.ts';
+import { discoverServers, ServersUnavailableError } from './servers/index.ts';
 
 const [command, ...rest] = process.argv.slice(2);
 const flags = new Set(rest.filter((a) => a.startsWith('--')));
@@ -50,26 +50,24 @@ function exercises(): number {
   return 0;
 }
 
-async function run(exercise: ExerciseInfo, tree: 'exercise' | 'solution'): Promise<number> {
+async function run(exercise: ExerciseInfo, which: 'exercise' | 'solution'): Promise<number> {
   const servers = await discoverServers();
-  const module = (await import(path.join(ROOT, exercise[tree], 'src/index.ts'))) as {
-    default: ShopTree;
-  };
+  const code = await loadShopCode(path.join(ROOT, exercise[which]));
   const port = Number(process.env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
     throw new UsageError(`PORT=${process.env.PORT} is not a port number: use e.g. PORT=3001`);
   }
   const shop = await runShop({
-    tree: module.default,
+    code,
     amqpUrl: servers.amqpUrl,
     databaseUrl: servers.databaseUrl,
     port,
     host: process.env.HOST ?? '127.0.0.1',
-    schema: `shop_${exercise.number}_${tree}`,
-    prefix: `shop.${exercise.number}.${tree}.`,
+    schema: `shop_${exercise.number}_${which}`,
+    prefix: `shop.${exercise.number}.${which}.`,
   });
   console.log(
-    `\n${tree === 'exercise' ? 'Exercise' : 'Solution'} ${exercise.number} (${exercise.title}) is running.\nOpen ${shop.url} — Ctrl-C stops it.\n`,
+    `\n${which === 'exercise' ? 'Exercise' : 'Solution'} ${exercise.number} (${exercise.title}) is running.\nOpen ${shop.url} — Ctrl-C stops it.\n`,
   );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
@@ -81,16 +79,16 @@ async function run(exercise: ExerciseInfo, tree: 'exercise' | 'solution'): Promi
   return 0;
 }
 
-async function check(exercise: ExerciseInfo, tree: 'exercise' | 'solution'): Promise<number> {
-  console.log(`Checking ${exercise[tree]} (${checkFileOf(exercise)})…`);
-  const outcome = await runCheck(exercise, tree, 'inherit');
+async function check(exercise: ExerciseInfo, which: 'exercise' | 'solution'): Promise<number> {
+  console.log(`Checking ${exercise[which]} (${checkFileOf(exercise)})…`);
+  const outcome = await runCheck(exercise, which, 'inherit');
   if (outcome.passed) {
     console.log(
-      `\n✔ Exercise ${exercise.number} is solved${tree === 'solution' ? ' by its solution' : ''}.`,
+      `\n✔ Exercise ${exercise.number} is solved${which === 'solution' ? ' by its solution' : ''}.`,
     );
   } else {
     console.log(
-      `\n✘ Not yet: ${outcome.failed.length} check(s) fail. Each message above says what is wrong and which file to open (in ${exercise[tree]}/).`,
+      `\n✘ Not yet: ${outcome.failed.length} check(s) fail. Each message above says what is wrong and which file to open (in ${exercise[which]}/).`,
     );
   }
   return outcome.exitCode;
@@ -137,8 +135,8 @@ main().then(
       );
       process.exit(2);
     }
-    if (error instanceof UsageError || (error as Error).name === 'ServersUnavailableError') {
-      console.error((error as Error).message);
+    if (error instanceof UsageError || error instanceof ServersUnavailableError) {
+      console.error(error.message);
       process.exit(2);
     }
     throw error;

@@ -21,8 +21,8 @@ import {
 } from '../contracts.ts';
 import type { Bill, Entities, Order } from '../entities.ts';
 import type { LiveLog } from '../liveLog.ts';
+import { type Accepted, accepted as acceptedAs, type CustomerIntents } from '../shopCode.ts';
 import type { ShopStep } from '../steps.ts';
-import { type Accepted, accepted as acceptedAs, type CustomerIntents } from '../tree.ts';
 import { chaosRoutes } from './chaosApi.ts';
 
 const PAGE = readFileSync(new URL('./page.html', import.meta.url), 'utf8');

@@ -180,7 +180,7 @@ export async function marketingCounts(pool: pg.Pool): Promise<Record<string, num
 
 /**
  * How many messages marketing's inbox says it processed (the SQL inbox keeps one row per message
- * id); undefined when the tree keeps no such inbox.
+ * id); undefined when the shop code keeps no such inbox.
  */
 export async function marketingProcessed(pool: pg.Pool): Promise<number | undefined> {
   const { rows } = await pool.query<{ present: boolean }>(

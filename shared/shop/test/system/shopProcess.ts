@@ -5,9 +5,9 @@ import type { ShopPart } from '../../src/runShop.ts';
 
 export interface ShopProcessOptions {
   readonly part: ShopPart;
-  /** The repository's root: the tree path and the entry point are relative to it. */
+  /** The repository's root: the shop code's path and the entry point are relative to it. */
   readonly root: string;
-  /** Settings for shared/shop/src/process.ts (SHOP_TREE, SHOP_SCHEMA, CHAOS_RULES, …). */
+  /** Settings for shared/workshop/src/shopProcess.ts (SHOP_CODE, SHOP_SCHEMA, CHAOS_RULES, …). */
   readonly env: Readonly<Record<string, string>>;
   /** Every line the process prints goes here, as printed. */
   readonly logFile: string;
@@ -28,6 +28,9 @@ interface LogLine {
   readonly err?: { message?: string };
 }
 
+/** The workshop's runner of one part of a shop, relative to the repository's root. */
+export const SHOP_PROCESS = 'shared/workshop/src/shopProcess.ts';
+
 /** How long a process may take to say it is ready (a restart included). */
 export const START_TIMEOUT_MS = 30_000;
 
@@ -47,9 +50,9 @@ const LEVELS: Record<number, string> = {
 };
 
 /**
- * One part of the shop in an OS process of its own (shared/shop/src/process.ts under tsx): start
- * it, kill it, start it again. Keeps its last log lines, readable, for a failure report, and
- * counts the chaos monkey's injections from its log.
+ * One part of the shop in an OS process of its own (SHOP_PROCESS under tsx): start it, kill it,
+ * start it again. Keeps its last log lines, readable, for a failure report, and counts the chaos
+ * monkey's injections from its log.
  */
 export class ShopProcess {
   readonly part: ShopPart;
@@ -81,7 +84,7 @@ export class ShopProcess {
   ): Promise<void> {
     this.incarnation++;
     this.note(`--- ${this.part} #${this.incarnation} starting`);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'shared/shop/src/process.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', SHOP_PROCESS], {
       cwd: this.options.root,
       env: {
         ...process.env,

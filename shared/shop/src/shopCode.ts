@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type {
   BodyOf,
   CommandType,
@@ -92,8 +93,11 @@ export interface FrontendContext {
 
 export type FrontendSetup = (shop: FrontendContext) => CustomerIntents | Promise<CustomerIntents>;
 
-/** An exercise's (or solution's) shop: the code of each endpoint it has. */
-export interface ShopTree {
+/**
+ * An exercise's (or solution's) shop code: the code of each endpoint it has. The default export
+ * of its module (see `shopCodeModule`), made with `defineShop`.
+ */
+export interface ShopCode {
   /** How customer requests become commands; by default each request sends its command. */
   readonly frontend?: FrontendSetup;
   readonly orders?: EndpointSetup;
@@ -101,11 +105,29 @@ export interface ShopTree {
   readonly marketing?: EndpointSetup;
 }
 
-export function defineShop(tree: ShopTree): ShopTree {
-  return tree;
+export function defineShop(code: ShopCode): ShopCode {
+  return code;
 }
 
-/** The module of a tree: `src/index.ts` of the folder named, or the `.ts` file named itself. */
-export function treeModule(tree: string): string {
-  return tree.endsWith('.ts') ? tree : path.join(tree, 'src/index.ts');
+/**
+ * The module of a shop code: `src/index.ts` of the folder named (`exercises/07-lost-messages`),
+ * or the `.ts` file named itself.
+ */
+export function shopCodeModule(folderOrFile: string): string {
+  return folderOrFile.endsWith('.ts') ? folderOrFile : path.join(folderOrFile, 'src/index.ts');
+}
+
+/**
+ * The shop code of a folder (or `.ts` file; relative to the current directory): the default
+ * export of its module, or an error that names the module when it has none.
+ */
+export async function loadShopCode(folderOrFile: string): Promise<ShopCode> {
+  const file = path.resolve(shopCodeModule(folderOrFile));
+  const module = (await import(pathToFileURL(file).href)) as { default?: ShopCode };
+  if (!module.default) {
+    throw new Error(
+      `${file} has no default export: it should end with export default defineShop({...})`,
+    );
+  }
+  return module.default;
 }

@@ -3,7 +3,7 @@
  * endpoint in a process, kill one with SIGKILL and start it again. Settings come from the
  * environment:
  *
- * - `SHOP_TREE`: the tree to run, a folder (`solutions/07-lost-messages`) or its `src/index.ts`;
+ * - `SHOP_CODE`: the shop code to run: its folder (`solutions/07-lost-messages`) or its module;
  * - `SHOP_PARTS`: which parts, comma-separated: `frontend,orders,billing,marketing` (default all);
  * - `PORT` / `HOST`: where the frontend serves the page and API (default 3000 on 127.0.0.1);
  * - `AMQP_URL` / `DATABASE_URL`: the servers (found as `pnpm start` finds them when unset);
@@ -14,16 +14,12 @@
  * It logs `ready` (with the page's address) once it takes messages, and stops cleanly on
  * SIGTERM or SIGINT: in-flight messages finish and are acked before it exits.
  *
- *   SHOP_TREE=solutions/07-lost-messages SHOP_PARTS=orders tsx shared/shop/src/process.ts
+ *   SHOP_CODE=solutions/07-lost-messages SHOP_PARTS=orders tsx shared/workshop/src/shopProcess.ts
  */
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { CHAOS_KINDS, createLogger, describeIssues, type Logger } from '@pierogi/shared';
+import { loadShopCode, runShop, SHOP_PARTS, SHOP_STEPS } from '@pierogi/shop';
 import { z } from 'zod';
-import { discoverServers } from '../../workshop/src/servers/index.ts';
-import { runShop, SHOP_PARTS } from './runShop.ts';
-import { SHOP_STEPS } from './steps.ts';
-import { type ShopTree, treeModule } from './tree.ts';
+import { discoverServers } from './servers/index.ts';
 
 const ChaosRuleSchema = z.strictObject({
   kind: z.enum(CHAOS_KINDS),
@@ -36,7 +32,9 @@ const ChaosRuleSchema = z.strictObject({
 });
 
 const Settings = z.object({
-  SHOP_TREE: z.string({ error: 'SHOP_TREE is not set: name the tree to run' }).min(1),
+  SHOP_CODE: z
+    .string({ error: 'SHOP_CODE is not set: name the shop code to run (its folder)' })
+    .min(1),
   SHOP_PARTS: z
     .string()
     .default(SHOP_PARTS.join(','))
@@ -76,13 +74,6 @@ function settingsFrom(env: NodeJS.ProcessEnv): z.infer<typeof Settings> {
   return result.data;
 }
 
-async function loadTree(tree: string): Promise<ShopTree> {
-  const file = treeModule(tree);
-  const module = (await import(pathToFileURL(path.resolve(file)).href)) as { default?: ShopTree };
-  if (!module.default) throw new Error(`${file} has no default export (a defineShop(...) tree)`);
-  return module.default;
-}
-
 /**
  * Ends the process after `close` (exit 0), or with exit 1 if closing fails (the error logged) or
  * hangs for `ms` (a handler that never ends).
@@ -114,10 +105,10 @@ async function main(): Promise<void> {
   const settings = settingsFrom(process.env);
   const name = settings.SHOP_PARTS.join('+');
   const logger = createLogger({ name }).child({ process: name });
-  const tree = await loadTree(settings.SHOP_TREE);
+  const code = await loadShopCode(settings.SHOP_CODE);
   const servers = await discoverServers();
   const shop = await runShop({
-    tree,
+    code,
     only: settings.SHOP_PARTS,
     amqpUrl: servers.amqpUrl,
     databaseUrl: servers.databaseUrl,
@@ -132,17 +123,17 @@ async function main(): Promise<void> {
       ? { port: settings.PORT, host: settings.HOST }
       : {}),
   });
-  const missing = settings.SHOP_PARTS.filter((part) => part !== 'frontend' && !tree[part]);
+  const missing = settings.SHOP_PARTS.filter((part) => part !== 'frontend' && !code[part]);
   logger.info(
     {
-      tree: settings.SHOP_TREE,
+      code: settings.SHOP_CODE,
       parts: settings.SHOP_PARTS,
       url: shop.url,
       chaosSeed: settings.CHAOS_SEED,
       chaosRules: settings.CHAOS_RULES.length,
     },
-    `ready: ${name} of ${settings.SHOP_TREE}${shop.url ? ` at ${shop.url}` : ''}${
-      missing.length > 0 ? ` (the tree has no ${missing.join(', ')})` : ''
+    `ready: ${name} of ${settings.SHOP_CODE}${shop.url ? ` at ${shop.url}` : ''}${
+      missing.length > 0 ? ` (the shop code has no ${missing.join(', ')})` : ''
     }`,
   );
   const close = async () => {
