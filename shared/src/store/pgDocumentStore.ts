@@ -7,6 +7,7 @@ import {
   type DocumentWrite,
   type Versioned,
 } from './documentStore.ts';
+import { checkOut } from './pool.ts';
 
 /**
  * The document store on Postgres: one JSONB row per (partition, id) with its version. A write
@@ -77,7 +78,7 @@ export class PgDocumentStore<T> implements DocumentStore<T> {
 
   async batch(partition: string, writes: readonly DocumentWrite<T>[]): Promise<void> {
     if (this.transaction) return this.batchWithin(this.transaction, partition, writes);
-    const client = await this.db.connect();
+    const client = await checkOut(this.db);
     try {
       await client.query('begin');
       for (const w of writes) await this.write(client, partition, w);

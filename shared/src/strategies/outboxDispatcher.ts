@@ -19,6 +19,8 @@ export interface OutboxDispatcherOptions {
 export class OutboxDispatcher {
   private listener: pg.PoolClient | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private relisten: NodeJS.Timeout | undefined;
+  private stopped = false;
   private running: Promise<void> = Promise.resolve();
   private readonly log: Logger;
 
@@ -31,13 +33,8 @@ export class OutboxDispatcher {
   }
 
   async start(): Promise<void> {
-    const listener = await this.pool.connect();
-    listener.on('notification', (n) => {
-      const outbox = n.payload ? this.outboxes[n.payload] : undefined;
-      if (outbox) this.schedule(outbox, 0);
-    });
-    await listener.query(`listen ${NOTIFY_CHANNEL}`);
-    this.listener = listener;
+    this.stopped = false;
+    await this.listen();
     const pollMs = this.options.pollMs ?? 1_000;
     this.timer = setInterval(() => {
       for (const outbox of Object.values(this.outboxes)) this.schedule(outbox, pollMs);
@@ -46,14 +43,63 @@ export class OutboxDispatcher {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     this.timer = undefined;
+    clearTimeout(this.relisten);
     await this.running;
-    if (this.listener) {
-      await this.listener.query(`unlisten ${NOTIFY_CHANNEL}`).catch(() => {});
-      this.listener.release();
-      this.listener = undefined;
+    const listener = this.listener;
+    this.listener = undefined;
+    if (listener) {
+      await listener.query(`unlisten ${NOTIFY_CHANNEL}`).catch(() => {});
+      listener.release();
     }
+  }
+
+  /**
+   * Holds a connection that LISTENs for NOTIFYs. If the database kills it, the dispatcher opens
+   * another, backing off up to 5 s; polling goes on meanwhile, so nothing waits longer than a poll.
+   */
+  private async listen(): Promise<void> {
+    const client = await this.pool.connect();
+    let lost = false;
+    const onLost = (error: Error) => {
+      if (lost) return;
+      lost = true;
+      if (this.listener === client) this.listener = undefined;
+      client.release(error); // a dead connection leaves the pool
+      if (this.stopped) return;
+      this.log.warn(
+        { err: error },
+        'lost the connection that listens for outbox notifications; polling covers the gap while it reconnects',
+      );
+      this.listenAgain(1);
+    };
+    client.on('error', onLost);
+    client.on('notification', (n) => {
+      const outbox = n.payload ? this.outboxes[n.payload] : undefined;
+      if (outbox) this.schedule(outbox, 0);
+    });
+    try {
+      await client.query(`listen ${NOTIFY_CHANNEL}`);
+    } catch (error) {
+      onLost(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    }
+    this.listener = client;
+  }
+
+  private listenAgain(attempt: number): void {
+    const delayMs = Math.min(100 * 2 ** attempt, 5_000);
+    this.relisten = setTimeout(() => {
+      if (this.stopped) return;
+      this.listen().then(
+        () => this.log.info('listening for outbox notifications again'),
+        () => {
+          if (!this.stopped && !this.listener) this.listenAgain(attempt + 1);
+        },
+      );
+    }, delayMs);
   }
 
   /** Dispatches leftovers until none is left; runs one batch loop at a time. */

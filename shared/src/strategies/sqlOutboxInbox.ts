@@ -4,6 +4,7 @@ import type { IncomingContext, OutgoingOperation } from '../bus/context.ts';
 import type { Endpoint } from '../bus/endpoint.ts';
 import { PLAIN_STEPS, type StepHook } from '../bus/steps.ts';
 import { PgInboxStore } from '../store/inboxStore.ts';
+import { checkOut } from '../store/pool.ts';
 
 /** Postgres NOTIFY channel on which an endpoint's name says it has rows waiting. */
 export const NOTIFY_CHANNEL = 'outbox_pending';
@@ -77,7 +78,7 @@ export class SqlOutboxInbox {
     next: () => Promise<void>,
   ): Promise<void> => {
     const messageId = context.message.id;
-    const client = await this.pool.connect();
+    const client = await checkOut(this.pool);
     let committed = false;
     let broken: Error | undefined;
     let duplicate = false;
@@ -186,7 +187,7 @@ export class SqlOutboxInbox {
     let client: pg.PoolClient | undefined;
     let broken: Error | undefined;
     try {
-      client = await this.pool.connect();
+      client = await checkOut(this.pool);
       await client.query('begin');
       await client.query('set local synchronous_commit to off');
       await client.query(
@@ -235,7 +236,7 @@ export class SqlOutboxInbox {
   ): Promise<number> {
     const endpoint = this.endpoint;
     if (!endpoint) throw new Error('call use(endpoint) before dispatching');
-    const client = await this.pool.connect();
+    const client = await checkOut(this.pool);
     let broken: Error | undefined;
     try {
       await client.query('begin');
