@@ -18,7 +18,12 @@ import type {
   PublishOptions,
   SendOptions,
 } from './context.ts';
-import { BusConfigurationError, InvalidMessageError, PoisonMessageError } from './errors.ts';
+import {
+  BusConfigurationError,
+  InvalidMessageError,
+  PoisonMessageError,
+  RejectedMessageError,
+} from './errors.ts';
 import { compose, type Middleware } from './pipeline.ts';
 import {
   afterImmediateRetries,
@@ -297,7 +302,7 @@ export class Endpoint implements MessageSession {
         { messageId: raw.messageId, messageType: raw.type, reason: error.reason },
         `poison message moved to the error queue: ${error.message}`,
       );
-      return toErrorQueue(raw, error.reason, error, 0);
+      return toErrorQueue(raw, this.name, error.reason, error, 0);
     }
     const first = parsed.envelope.headers.deliveryCount;
     let lastError: unknown;
@@ -312,6 +317,13 @@ export class Endpoint implements MessageSession {
         context.log.debug({ deliveryCount: message.headers.deliveryCount }, 'handled');
         return { kind: 'ack' };
       } catch (error) {
+        if (error instanceof RejectedMessageError) {
+          context.log.error(
+            { deliveryCount: message.headers.deliveryCount },
+            `rejected, moved to the error queue: ${error.message}`,
+          );
+          return toErrorQueue(raw, this.name, 'rejected', error, first + attempt);
+        }
         lastError = error;
         context.log.warn(
           { err: error, deliveryCount: message.headers.deliveryCount },
@@ -320,7 +332,13 @@ export class Endpoint implements MessageSession {
       }
     }
     const totalAttempts = first - 1 + this.policy.immediateRetries + 1;
-    const disposition = afterImmediateRetries(raw, this.policy, totalAttempts, lastError);
+    const disposition = afterImmediateRetries(
+      raw,
+      this.name,
+      this.policy,
+      totalAttempts,
+      lastError,
+    );
     const log = this.log.child({ messageId: raw.messageId, messageType: raw.type });
     if (disposition.kind === 'retry-later') {
       log.warn({ delayMs: disposition.delayMs }, 'retrying later');

@@ -17,6 +17,15 @@ export class PoisonMessageError extends Error {
   }
 }
 
+/**
+ * Thrown by a handler: this message can never be processed (it asks for something the business
+ * refuses, such as a change to an order already submitted). No retry can change that, so it goes
+ * to the error queue at once, with this error's message as the reason, for a person to decide.
+ */
+export class RejectedMessageError extends Error {
+  override name = 'RejectedMessageError';
+}
+
 /** The broker could not be reached within the deadline; the message was not sent. */
 export class BrokerUnavailableError extends Error {
   override name = 'BrokerUnavailableError';

@@ -21,10 +21,15 @@ export {
   InvalidMessageError,
   PoisonMessageError,
   type PoisonReason,
+  RejectedMessageError,
   UnroutableMessageError,
 } from './errors.ts';
 export { compose, type Middleware } from './pipeline.ts';
-export { DEFAULT_RECOVERABILITY, type RecoverabilityPolicy } from './recoverability.ts';
+export {
+  DEFAULT_RECOVERABILITY,
+  type FailureReason,
+  type RecoverabilityPolicy,
+} from './recoverability.ts';
 export { PLAIN_STEPS, type StepHook } from './steps.ts';
 export type {
   Destination,

@@ -1,5 +1,9 @@
 import { WIRE } from '../messages/envelope.ts';
 import type { PoisonReason } from './errors.ts';
+
+/** Why a message is in the error queue (`x-failure-reason`). */
+export type FailureReason = PoisonReason | 'handler-failed' | 'rejected';
+
 import type { Disposition, ReceivedMessage } from './transport.ts';
 
 export interface RecoverabilityPolicy {
@@ -20,6 +24,7 @@ export const DEFAULT_RECOVERABILITY: RecoverabilityPolicy = {
  */
 export function afterImmediateRetries(
   raw: ReceivedMessage,
+  endpoint: string,
   policy: RecoverabilityPolicy,
   totalAttempts: number,
   error: unknown,
@@ -38,13 +43,14 @@ export function afterImmediateRetries(
       },
     };
   }
-  return toErrorQueue(raw, 'handler-failed', error, totalAttempts);
+  return toErrorQueue(raw, endpoint, 'handler-failed', error, totalAttempts);
 }
 
 /** The headers that tell whoever reads the error queue what happened, where and how often. */
 export function toErrorQueue(
   raw: ReceivedMessage,
-  reason: PoisonReason | 'handler-failed',
+  endpoint: string,
+  reason: FailureReason,
   error: unknown,
   attempts: number,
 ): Disposition {
@@ -56,6 +62,7 @@ export function toErrorQueue(
       [WIRE.exceptionMessage]: err.message,
       [WIRE.exceptionStack]: (err.stack ?? err.message).slice(0, 8_000),
       [WIRE.sourceQueue]: raw.queue,
+      [WIRE.sourceEndpoint]: endpoint,
       [WIRE.attempts]: String(attempts),
       [WIRE.failedAt]: new Date().toISOString(),
     },

@@ -78,5 +78,7 @@ export interface Transport {
   receive(options: ReceiveOptions, onMessage: MessageCallback): Promise<Receiver>;
   /** Reads raw messages from any queue, the error queue included (for tools and tests). */
   receiveRaw(queue: string, onMessage: MessageCallback): Promise<Receiver>;
+  /** How many messages wait in a queue, not counting those being handled (0: no such queue). */
+  messageCount(queue: string): Promise<number>;
   close(): Promise<void>;
 }

@@ -180,6 +180,7 @@ export class Chaos<Step extends string = string>
       },
       receive: (options, onMessage) => transport.receive(options, onMessage),
       receiveRaw: (queue, onMessage) => transport.receiveRaw(queue, onMessage),
+      messageCount: (queue) => transport.messageCount(queue),
       close: () => transport.close(),
     };
   }

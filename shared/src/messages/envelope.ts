@@ -44,6 +44,10 @@ export const WIRE = {
   exceptionMessage: 'x-exception-message',
   exceptionStack: 'x-exception-stack',
   sourceQueue: 'x-source-queue',
+  /** The endpoint whose queue it failed on: where a retry from the error queue sends it. */
+  sourceEndpoint: 'x-source-endpoint',
+  /** How many times a person sent it back from the error queue. */
+  retriesFromErrorQueue: 'x-retries-from-error-queue',
   attempts: 'x-attempts',
   failedAt: 'x-failed-at',
 } as const;

@@ -73,6 +73,7 @@ export class ConversationTracer {
         });
       },
       receiveRaw: (queue, onMessage) => transport.receiveRaw(queue, onMessage),
+      messageCount: (queue) => transport.messageCount(queue),
       close: () => transport.close(),
     };
   }

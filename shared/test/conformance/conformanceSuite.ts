@@ -5,6 +5,7 @@ import {
   InvalidMessageError,
   type OutgoingOperation,
   type ReceivedMessage,
+  RejectedMessageError,
   type Transport,
   type UnitOfWork,
   UnroutableMessageError,
@@ -374,7 +375,50 @@ export function conformanceSuite(name: string, makeTransport: () => Promise<Tran
         transport.errorQueue.replace(/error$/, 'orders'),
       );
       expect(dead?.headers['x-attempts']).toBe('6');
+      expect(dead?.headers['x-source-endpoint']).toBe('orders');
       expect(dead?.headers['x-conversation-id']).toBe(sent.headers.conversationId);
+    });
+
+    it('a message its handler rejects goes to the error queue at once, with the reason', async () => {
+      const { endpoint, errorQueue } = await bus();
+      const failed = await errorQueue();
+      const attempts = new Recorder<number>();
+      await endpoint('orders')
+        .handle(PlaceOrder, async (m) => {
+          attempts.push(m.headers.deliveryCount);
+          throw new RejectedMessageError(`order ${m.body.orderId} is submitted already`);
+        })
+        .start();
+
+      await endpoint('frontend').send(
+        PlaceOrder,
+        { orderId: 'o1', filling: 'Meat' },
+        { to: 'orders' },
+      );
+
+      const [dead] = await failed.waitForCount(1, 'the rejected message in the error queue');
+      expect(attempts.items, 'no retry').toEqual([1]);
+      expect(dead?.headers['x-failure-reason']).toBe('rejected');
+      expect(dead?.headers['x-exception-message']).toBe('order o1 is submitted already');
+      expect(dead?.headers['x-attempts']).toBe('1');
+    });
+
+    it('counts the messages waiting in a queue; a queue that does not exist has none', async () => {
+      const { transport, endpoint } = await bus();
+      const orders = endpoint('orders').handle(PlaceOrder, async () => {});
+      await orders.start(); // declares the queue
+      await orders.stop();
+      const frontend = endpoint('frontend');
+      for (const orderId of ['o1', 'o2', 'o3']) {
+        await frontend.send(PlaceOrder, { orderId, filling: 'Meat' }, { to: 'orders' });
+      }
+      const queue = transport.errorQueue.replace(/error$/, 'orders');
+      await waitFor(async () => (await transport.messageCount(queue)) === 3, {
+        what: 'three messages waiting in the orders queue',
+      });
+      expect(await transport.messageCount(transport.errorQueue.replace(/error$/, 'nowhere'))).toBe(
+        0,
+      );
     });
 
     const poisonCases = [

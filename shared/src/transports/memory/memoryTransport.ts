@@ -103,6 +103,11 @@ export class MemoryTransport implements Transport {
     return this.queues.get(queue)?.ready.length ?? 0;
   }
 
+  async messageCount(queue: string): Promise<number> {
+    this.assertOpen();
+    return this.depth(queue);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const timer of this.timers) clearTimeout(timer);

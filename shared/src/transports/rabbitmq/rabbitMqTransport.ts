@@ -265,6 +265,23 @@ export class RabbitMqTransport implements Transport {
     return receiver;
   }
 
+  async messageCount(queue: string): Promise<number> {
+    await this.waitForPublisher();
+    const model = this.model;
+    if (!model) throw new BrokerUnavailableError('not connected to RabbitMQ');
+    // A channel of its own: asking after a queue that does not exist closes the channel.
+    const channel = await model.createChannel();
+    channel.on('error', () => {});
+    try {
+      return (await channel.checkQueue(queue)).messageCount;
+    } catch (error) {
+      if ((error as { code?: number }).code === 404) return 0;
+      throw error;
+    } finally {
+      await channel.close().catch(() => {});
+    }
+  }
+
   forget(receiver: RabbitMqReceiver): void {
     this.receivers.delete(receiver);
   }

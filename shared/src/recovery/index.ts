@@ -1,0 +1,1 @@
+export { type FailedMessage, FailedMessages, type FailedMessagesOptions } from './failedMessages.ts';
