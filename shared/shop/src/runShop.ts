@@ -3,12 +3,17 @@ import {
   type ChaosRule,
   ConversationTracer,
   createLogger,
+  createPool,
   Endpoint,
+  FailedMessages,
   type HandlerContext,
   type Logger,
+  maskUrl,
   PgDocumentStore,
   RabbitMqTransport,
+  type RecoverabilityPolicy,
   type UnitOfWork,
+  untilAvailable,
 } from '@pierogi/shared';
 import pg from 'pg';
 import { type Bill, Entities, type FirstItems, type Order } from './entities.ts';
@@ -41,7 +46,23 @@ export interface RunShopOptions {
   readonly logger?: Logger;
   /** Called for each broker queue or exchange the shop declares (tests delete them after). */
   readonly onDeclare?: (name: string) => void;
+  /** How failing messages are retried before the error queue. Default {@link SHOP_RECOVERABILITY}. */
+  readonly recoverability?: RecoverabilityPolicy;
+  /** How long start-up waits for a database or broker that is not there yet. Default 30 s. */
+  readonly startupTimeoutMs?: number;
 }
+
+/**
+ * The shop's retry policy: 5 attempts a delivery, then 7 delayed retries over about 16 s. The
+ * chaos panel at "half the time" fails one attempt in two, so a message fails all 40 attempts
+ * about once in a trillion: chaos the panel can set does not normally exhaust it. A message that
+ * does (a rule that always fails it, a bug) waits in the error queue — on the page, and with
+ * `pnpm errors` — until someone sends it back.
+ */
+export const SHOP_RECOVERABILITY: RecoverabilityPolicy = {
+  immediateRetries: 4,
+  delayedRetriesMs: [100, 250, 500, 1_000, 2_000, 4_000, 8_000],
+};
 
 export interface RunningShop {
   /** The page's address, when serving HTTP. */
@@ -62,6 +83,8 @@ export interface RunningShop {
   /** How customer requests become commands: the shop code's frontend, or one send each. */
   readonly intents: CustomerIntents | undefined;
   readonly pool: pg.Pool;
+  /** The error queue, kept in a table (only where the frontend runs). */
+  readonly failed: FailedMessages | undefined;
   close(): Promise<void>;
 }
 
@@ -82,33 +105,45 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(schema)) {
     throw new Error(`schema ${JSON.stringify(schema)}: use letters, digits and "_" only`);
   }
-  const admin = new pg.Client({ connectionString: options.databaseUrl });
-  await admin.connect();
-  try {
-    await admin.query(`create schema if not exists ${pg.escapeIdentifier(schema)}`);
-  } finally {
-    await admin.end();
-  }
-  const pool = new pg.Pool({
-    connectionString: options.databaseUrl,
-    options: `-c search_path=${schema}`,
-  });
+  const startup = { timeoutMs: options.startupTimeoutMs ?? 30_000, logger };
+  await untilAvailable(
+    `the database at ${maskUrl(options.databaseUrl)}`,
+    async () => {
+      const admin = new pg.Client({ connectionString: options.databaseUrl });
+      admin.on('error', () => {}); // a failure reaches the query waiting on it
+      try {
+        await admin.connect();
+        await admin.query(`create schema if not exists ${pg.escapeIdentifier(schema)}`);
+      } finally {
+        await admin.end().catch(() => {});
+      }
+    },
+    { ...startup, transient: (error) => !PERMANENT_DATABASE_ERRORS.has(codeOf(error)) },
+  );
+  const pool = createPool(
+    { connectionString: options.databaseUrl, options: `-c search_path=${schema}` },
+    logger,
+  );
   const documents = new PgDocumentStore<never>(pool, { table: 'documents' });
   await documents.install();
   const tracer = new ConversationTracer();
   const chaos = new Chaos<ShopStep>({ seed: options.chaosSeed ?? 1, logger, steps: SHOP_STEPS });
   for (const rule of options.chaosRules ?? []) chaos.add(rule);
   // Chaos outermost: the tracer inside it sees every copy a duplicate sends.
-  const transport = chaos.wrap(
-    tracer.wrap(
-      await RabbitMqTransport.connect({
+  const broker = await untilAvailable(
+    `the broker at ${maskUrl(options.amqpUrl)}`,
+    () =>
+      RabbitMqTransport.connect({
         url: options.amqpUrl,
         prefix: options.prefix ?? 'shop.',
         connectionName: 'pierogi shop',
+        logger,
         ...(options.onDeclare ? { onDeclare: options.onDeclare } : {}),
       }),
-    ),
+    // Wrong credentials do not heal by waiting.
+    { ...startup, transient: (error) => !/ACCESS.REFUSED|403/i.test(String(error)) },
   );
+  const transport = chaos.wrap(tracer.wrap(broker));
   const runs = (part: ShopPart) => options.only?.includes(part) ?? true;
   const log = new LiveLog();
   log.watch(chaos);
@@ -133,7 +168,7 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
       transport,
       logger,
       routes: ROUTES,
-      recoverability: { immediateRetries: 2, delayedRetriesMs: [100, 500, 2_000] },
+      recoverability: options.recoverability ?? SHOP_RECOVERABILITY,
       incoming: [
         log.deliveries(name),
         // After the handler, before the ack: where a crash makes the broker deliver it again.
@@ -178,6 +213,15 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
     ? await options.code.frontend?.({ endpoint: endpoints.frontend, pool })
     : undefined;
 
+  // Where the page is, failed messages are taken off the error queue into a table, to be shown
+  // and sent back from there (`pnpm errors` does the same when no shop runs).
+  let failed: FailedMessages | undefined;
+  if (runs('frontend')) {
+    failed = new FailedMessages(pool, transport, { logger });
+    await failed.install();
+    await failed.start();
+  }
+
   let url: string | undefined;
   const app =
     options.port === undefined || !runs('frontend')
@@ -191,6 +235,7 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
           orders: entities.orders,
           bills: entities.bills,
           log,
+          ...(failed ? { failed } : {}),
         });
   if (app) {
     const address = await app.listen({
@@ -209,6 +254,7 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
     tracer,
     intents,
     pool,
+    failed,
     async close() {
       // Each step runs even when one before it failed; the first failure is thrown at the end.
       const failures: unknown[] = [];
@@ -222,9 +268,18 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
       await attempt(() => app?.close());
       for (const e of Object.values(endpoints)) await attempt(() => e.stop());
       for (const stop of closing) await attempt(stop);
+      await attempt(() => failed?.stop());
       await attempt(() => transport.close());
       await attempt(() => pool.end());
       if (failures.length > 0) throw failures[0];
     },
   };
+}
+
+/** Database errors waiting cannot heal: a wrong password, a database that does not exist. */
+const PERMANENT_DATABASE_ERRORS = new Set(['28P01', '28000', '3D000']);
+
+function codeOf(error: unknown): string {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : '';
 }

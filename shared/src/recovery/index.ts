@@ -1,1 +1,2 @@
 export { type FailedMessage, FailedMessages, type FailedMessagesOptions } from './failedMessages.ts';
+export { type UntilAvailableOptions, untilAvailable } from './startup.ts';

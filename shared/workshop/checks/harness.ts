@@ -12,6 +12,9 @@ import {
 import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { ROOT } from '../src/exercises.ts';
 
+/** Retries in checks: 3 attempts a delivery, 3 delayed retries (100 ms, 500 ms, 2 s). */
+const CHECK_RECOVERABILITY = { immediateRetries: 2, delayedRetriesMs: [100, 500, 2_000] };
+
 /**
  * The folder of the shop code a check runs against (the exercise's or its solution's): SHOP_CODE,
  * relative to the repository root.
@@ -48,6 +51,9 @@ export function useShop(options: { chaosSeed?: number; http?: boolean } = {}): (
       prefix: `${iso.prefix}.`,
       onDeclare: (name) => iso?.track(name),
       chaosSeed: options.chaosSeed ?? 7,
+      // Fewer, shorter retries than the shop's own: a check whose message must end in the error
+      // queue gets there in about three seconds.
+      recoverability: CHECK_RECOVERABILITY,
       ...(options.http ? { port: 0 } : {}),
     });
   });

@@ -1,11 +1,12 @@
 /**
  * The workshop's commands: `pnpm exercises`, `pnpm exercise NN`, `pnpm solution NN`,
- * `pnpm start`, `pnpm check NN [--solution]`, `pnpm diff NN`, `pnpm reset NN`.
+ * `pnpm start`, `pnpm check NN [--solution]`, `pnpm diff NN`, `pnpm reset NN`, `pnpm errors`.
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { loadShopCode, runShop } from '@pierogi/shop';
 import { checkFileOf, runCheck } from './checkRunner.ts';
+import { errors } from './errors.ts';
 import { type ExerciseInfo, findExercise, listExercises, ROOT, UsageError } from './exercises.ts';
 import { discoverServers, ServersUnavailableError } from './servers/index.ts';
 
@@ -32,9 +33,11 @@ async function main(): Promise<number> {
       return diff(findExercise(positional[0]));
     case 'reset':
       return reset(findExercise(positional[0]));
+    case 'errors':
+      return errors(rest);
     default:
       throw new UsageError(
-        `unknown command ${command ?? '(none)'}: use exercises, exercise NN, solution NN, start, check NN, diff NN or reset NN`,
+        `unknown command ${command ?? '(none)'}: use exercises, exercise NN, solution NN, start, check NN, diff NN, reset NN or errors`,
       );
   }
 }

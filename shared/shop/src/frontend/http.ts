@@ -6,6 +6,8 @@ import {
   createLogger,
   describeIssues,
   type Endpoint,
+  type FailedMessages,
+  isTransientDatabaseError,
   SimulatedFailure,
 } from '@pierogi/shared';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
@@ -24,6 +26,7 @@ import type { LiveLog } from '../liveLog.ts';
 import { type Accepted, accepted as acceptedAs, type CustomerIntents } from '../shopCode.ts';
 import type { ShopStep } from '../steps.ts';
 import { chaosRoutes } from './chaosApi.ts';
+import { errorsRoutes } from './errorsApi.ts';
 
 const PAGE = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
 
@@ -66,12 +69,24 @@ export interface FrontendOptions {
   readonly log: LiveLog;
   /** The shop's chaos monkey, for the page's chaos panel (no panel without it). */
   readonly chaos?: Chaos<ShopStep>;
+  /** The error queue, kept in a table: the page lists it and sends messages back. */
+  readonly failed?: FailedMessages;
 }
 
-/** Failures of the broker (or the chaos monkey playing one): worth a retry by the client. */
+/**
+ * Failures of the broker or the database (or the chaos monkey playing one): the request was
+ * fine, and the same request may succeed in a moment.
+ */
 function transient(error: unknown): boolean {
-  return error instanceof BrokerUnavailableError || error instanceof SimulatedFailure;
+  return (
+    error instanceof BrokerUnavailableError ||
+    error instanceof SimulatedFailure ||
+    isTransientDatabaseError(error)
+  );
 }
+
+/** How long a client should wait before trying again after a 503, in seconds. */
+const RETRY_AFTER_SECONDS = 1;
 
 /** A request the API refuses, with the status and a message that says what to change. */
 class BadRequest extends Error {
@@ -133,11 +148,14 @@ export function createFrontend(options: FrontendOptions): FastifyInstance {
     const status = error.statusCode ?? 500;
     if (status >= 500 && transient(error)) {
       // The request was fine; passing it on failed. The client may retry (same idempotency-key).
-      logger.warn({ err: error }, 'could not pass a request on');
-      return reply.status(503).send({
-        error: 'service unavailable',
-        message: `the shop could not pass your request on (${error.message}); try again, with the same idempotency-key if you sent one`,
-      });
+      logger.warn({ err: error }, 'could not serve a request for now');
+      return reply
+        .status(503)
+        .header('retry-after', String(RETRY_AFTER_SECONDS))
+        .send({
+          error: 'service unavailable',
+          message: `the shop cannot serve this right now (${error.message}); try again in a moment, with the same idempotency-key if you sent one`,
+        });
     }
     if (status >= 500) {
       logger.error({ err: error }, 'the frontend failed a request');
@@ -161,6 +179,7 @@ export function createFrontend(options: FrontendOptions): FastifyInstance {
   }));
 
   if (options.chaos) chaosRoutes(app, options.chaos, parse);
+  if (options.failed) errorsRoutes(app, options.failed, parse);
 
   const intents = options.intents ?? sendEach(frontend);
   const accepted = (reply: FastifyReply, answer: Accepted) => reply.status(202).send(answer);
