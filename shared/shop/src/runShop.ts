@@ -18,6 +18,7 @@ import {
 import pg from 'pg';
 import { type Bill, Entities, type FirstItems, type Order } from './entities.ts';
 import { createFrontend } from './frontend/http.ts';
+import { PgRequestKeys } from './frontend/requestKeys.ts';
 import { LiveLog } from './liveLog.ts';
 import type { CustomerIntents, ShopCode, ShopContext, ShopStores } from './shopCode.ts';
 import { SHOP_STEPS, type ShopStep } from './steps.ts';
@@ -222,6 +223,12 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
     await failed.start();
   }
 
+  let requests: PgRequestKeys | undefined;
+  if (options.port !== undefined && runs('frontend')) {
+    requests = new PgRequestKeys(pool);
+    await requests.install();
+  }
+
   let url: string | undefined;
   const app =
     options.port === undefined || !runs('frontend')
@@ -236,6 +243,7 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
           bills: entities.bills,
           log,
           ...(failed ? { failed } : {}),
+          ...(requests ? { requests } : {}),
         });
   if (app) {
     const address = await app.listen({

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { Endpoint, MemoryDocumentStore, MemoryTransport } from '@pierogi/shared';
 import { Recorder } from '@pierogi/shared/testing';
 import type { FastifyInstance, InjectOptions } from 'fastify';
@@ -211,6 +212,94 @@ describe('the shop frontend over HTTP', () => {
     });
   });
 
+  describe('what the API refuses, and says why', () => {
+    it.each([
+      ['a number of portions', '{"filling":"Meat","quantity":1e308}', /unknown field "quantity"/],
+      ['a negative quantity', '{"filling":"Meat","quantity":-5}', /unknown field "quantity"/],
+      ['two unknown fields', '{"filling":"Meat","a":1,"b":2}', /unknown fields "a", "b"/],
+      ['a key given twice', '{"filling":"Meat","filling":"Strawberry"}', /"filling" appears twice/],
+      ['a byte order mark', '\uFEFF{"filling":"Meat"}', /byte order mark/],
+    ])('%s: 400 saying what is wrong', async (_what, payload, message) => {
+      const answer = await postItem(payload);
+      expect(answer.status).toBe(400);
+      expect(answer.json.message).toMatch(message);
+      await expectNothingElseSent();
+    });
+
+    it('a body in UTF-16: 415 saying to send UTF-8', async () => {
+      const answer = await postItem('{"filling":"Meat"}', ITEMS, {
+        'content-type': 'application/json; charset=utf-16',
+      });
+      expect(answer.status).toBe(415);
+      expect(answer.json.message).toBe('send the body in UTF-8 (charset=utf-8), not utf-16');
+      await expectNothingElseSent();
+    });
+
+    it('a body with fields to submit: 400 naming them; an empty object is fine', async () => {
+      const withFields = await postItem('{"express":true}', '/api/orders/o-1/submit');
+      expect(withFields.status).toBe(400);
+      expect(withFields.json.message).toMatch(/unknown field "express": submitting takes no body/);
+      expect((await postItem('{}', '/api/orders/o-1/submit')).status).toBe(202);
+    });
+
+    it('a change to a submitted order: 409; submitting it again is fine (a retry)', async () => {
+      await orderStore.save('orders', 'done', { id: 'done', lines: ['Meat'], submitted: true }, 0);
+      const add = await postItem('{"filling":"Meat"}', '/api/orders/done/items');
+      expect(add.status).toBe(409);
+      expect(add.json).toEqual({
+        error: 'not possible here',
+        message: 'order done is submitted: it takes no more changes',
+      });
+      const remove = await call({ method: 'DELETE', url: '/api/orders/done/items/Meat' });
+      expect(remove.status).toBe(409);
+      expect((await postItem('', '/api/orders/done/submit', {})).status).toBe(202);
+      await received.waitForCount(1, 'the SubmitOrder');
+    });
+
+    it('one idempotency key for two different requests: 422; the same request again is a retry', async () => {
+      const key = { ...JSON_TYPE, 'idempotency-key': 'click-7' };
+      expect((await postItem('{"filling":"Meat"}', ITEMS, key)).status).toBe(202);
+      expect((await postItem('{"filling":"Meat"}', ITEMS, key)).status, 'a retry').toBe(202);
+      for (const [payload, url] of [
+        ['{"filling":"Strawberry"}', ITEMS],
+        ['{"filling":"Meat"}', '/api/orders/o-2/items'],
+      ] as const) {
+        const other = await postItem(payload, url, key);
+        expect(other.status).toBe(422);
+        expect(other.json.message).toBe(
+          'idempotency-key click-7 was used for another request (POST /api/orders/o-1/items {"filling":"Meat"}); send a new key with a new request',
+        );
+      }
+      const remove = await call({
+        method: 'DELETE',
+        url: '/api/orders/o-1/items/Meat',
+        headers: { 'idempotency-key': 'click-7' },
+      });
+      expect(remove.status).toBe(422);
+      await received.waitForCount(2, 'the AddItem and its retry');
+    });
+
+    it('the database failing for now: 503 with Retry-After, and the request may be tried again', async () => {
+      const dropped = Object.assign(
+        new Error('terminating connection due to administrator command'),
+        {
+          code: '57P01',
+        },
+      );
+      const load = orderStore.load.bind(orderStore);
+      orderStore.load = async () => {
+        throw dropped;
+      };
+      // (Through inject, not call(): this 503 is the point, not a failure of the suite's rule.)
+      const answer = await app.inject({ method: 'GET', url: '/api/orders/o-1' });
+      expect(answer.statusCode).toBe(503);
+      expect(answer.headers['retry-after']).toBe('1');
+      expect(answer.json().message).toMatch(/cannot serve this right now .*terminating connection/);
+      orderStore.load = load;
+      expect((await call({ method: 'GET', url: '/api/orders/o-1' })).status).toBe(200);
+    });
+  });
+
   describe('JSON of the wrong shape', () => {
     it.each([
       ['a number for the filling', '{"filling": 5}', /^in the body: filling: unknown filling 5;/],
@@ -371,11 +460,14 @@ describe('the shop frontend over HTTP', () => {
       const nestedDeepest: [string, string | RegExp][] = [
         [`{"filling":${'['.repeat(depth)}${']'.repeat(depth)}}`, tooDeep],
         [`${'{"a":'.repeat(2_000)}1${'}'.repeat(2_000)}`, tooDeep],
-        // Fastify's parser refuses prototype keys outright, however deep.
-        [`${'{"__proto__":'.repeat(1_000)}1${'}'.repeat(1_000)}`, /^the body is not valid JSON/],
+        // Prototype keys are refused by name, however deep.
+        [
+          `${'{"__proto__":'.repeat(1_000)}1${'}'.repeat(1_000)}`,
+          'the key "__proto__" is not allowed in a body',
+        ],
         [
           `${'{"constructor":{"prototype":'.repeat(500)}1${'}}'.repeat(500)}`,
-          /^the body is not valid JSON/,
+          'the key "constructor" is not allowed in a body',
         ],
       ];
       for (const [payload, message] of nestedDeepest) {
@@ -420,6 +512,38 @@ describe('the shop frontend over HTTP', () => {
       // Still up, and nothing was sent for any of it.
       await expectNothingElseSent();
     });
+  });
+});
+
+describe('the frontend over a real socket', () => {
+  it('a client that never finishes its request is cut off with a 408, in about the time set', async () => {
+    const transport = new MemoryTransport();
+    const frontend = new Endpoint({ name: 'frontend', transport, routes: { AddItem: 'orders' } });
+    const slow = createFrontend({
+      frontend,
+      orders: new Entities(new MemoryDocumentStore<Order>(), 'orders'),
+      bills: new Entities(new MemoryDocumentStore<Bill>(), 'bills'),
+      log: new LiveLog(),
+      timeouts: { requestMs: 300, keepAliveMs: 300 },
+    });
+    const address = await slow.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const socket = connect(Number(new URL(address).port), '127.0.0.1');
+      let answer = '';
+      socket.on('data', (chunk) => {
+        answer += chunk.toString();
+      });
+      const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      // Headers that promise a body of 100 bytes, then 10 of them, then nothing.
+      socket.write(
+        'POST /api/orders/o-1/items HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"filling"',
+      );
+      await closed; // the test's own timeout (30 s) fails it if the server never cuts it off
+      expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    } finally {
+      await slow.close();
+      await transport.close();
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import {
   BrokerUnavailableError,
   type Chaos,
@@ -27,6 +27,8 @@ import { type Accepted, accepted as acceptedAs, type CustomerIntents } from '../
 import type { ShopStep } from '../steps.ts';
 import { chaosRoutes } from './chaosApi.ts';
 import { errorsRoutes } from './errorsApi.ts';
+import { MemoryRequestKeys, type RequestKeys } from './requestKeys.ts';
+import { BadJsonError, parseStrictJson } from './strictJson.ts';
 
 const PAGE = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
 
@@ -34,10 +36,27 @@ const PAGE = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
 export const MAX_BODY_BYTES = 16 * 1024;
 
 const OrderParams = z.object({ orderId: OrderId });
-const ItemBody = z.object(
+const ItemBody = z.strictObject(
   { filling: FillingSchema },
-  { error: 'the body must be a JSON object like {"filling": "Meat"}' },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}: the body takes only "filling" (one portion per request)`
+        : 'the body must be a JSON object like {"filling": "Meat"}',
+  },
 );
+/** Submitting takes no body; an empty object is fine, anything in it is refused by name. */
+const SubmitBody = z
+  .strictObject(
+    {},
+    {
+      error: (issue) =>
+        issue.code === 'unrecognized_keys'
+          ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}: submitting takes no body`
+          : 'submitting takes no body (or an empty JSON object)',
+    },
+  )
+  .optional();
 const ItemParams = OrderParams.extend({ filling: FillingSchema });
 const RequestHeaders = z.object({
   'idempotency-key': z
@@ -71,6 +90,13 @@ export interface FrontendOptions {
   readonly chaos?: Chaos<ShopStep>;
   /** The error queue, kept in a table: the page lists it and sends messages back. */
   readonly failed?: FailedMessages;
+  /** The idempotency keys seen, with their requests (default: in this process's memory). */
+  readonly requests?: RequestKeys;
+  /**
+   * How long a client may take to send a whole request, and to send the next one on a kept-alive
+   * connection, before it is cut off (408). Default 10 s and 5 s.
+   */
+  readonly timeouts?: { readonly requestMs?: number; readonly keepAliveMs?: number };
 }
 
 /**
@@ -128,9 +154,24 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
  * edge; a bad one gets a 4xx saying what is wrong, never a 500.
  */
 export function createFrontend(options: FrontendOptions): FastifyInstance {
+  const requestMs = options.timeouts?.requestMs ?? 10_000;
+  const keepAliveMs = options.timeouts?.keepAliveMs ?? 5_000;
   const app = Fastify({
     bodyLimit: MAX_BODY_BYTES,
     logger: false,
+    // A client that sends a request slowly (or never finishes its body) holds a connection: cut
+    // it off after `requestMs` with a 408. Node checks its connections for that every so often:
+    // here a few times within the limit, so "10 s" does not become 40.
+    serverFactory: (handler) =>
+      createServer(
+        {
+          requestTimeout: requestMs,
+          headersTimeout: requestMs,
+          keepAliveTimeout: keepAliveMs,
+          connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(requestMs / 4))),
+        },
+        handler,
+      ),
     // Fastify refuses a URL it cannot route (a broken %-escape, a part over 100 characters) before
     // any handler runs, in its own shape and quoting the whole URL back: refuse it like the rest.
     frameworkErrors: (error, _request, reply: FastifyReply) => {
@@ -141,6 +182,32 @@ export function createFrontend(options: FrontendOptions): FastifyInstance {
   // Fastify reads text/plain bodies as strings, so JSON sent as text would be refused for its shape
   // ("must be a JSON object"). With JSON its only parser, any other body gets a 415 that says why.
   app.removeContentTypeParser('text/plain');
+  // JSON more strictly than Fastify's parser: UTF-8 only, no byte order mark, no key twice, no
+  // prototype keys — each refused with its reason.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i
+      .exec(String(request.headers['content-type'] ?? ''))?.[1]
+      ?.toLowerCase();
+    if (charset && charset !== 'utf-8' && charset !== 'utf8') {
+      done(new BadRequest(415, `send the body in UTF-8 (charset=utf-8), not ${charset}`));
+      return;
+    }
+    if (body === '') {
+      done(
+        new BadRequest(
+          400,
+          'the body is empty but content-type says JSON; send JSON, e.g. {"filling": "Meat"}, or no content-type and no body',
+        ),
+      );
+      return;
+    }
+    try {
+      done(null, parseStrictJson(body as string));
+    } catch (error) {
+      done(error instanceof BadJsonError ? new BadRequest(400, error.message) : (error as Error));
+    }
+  });
   const { frontend, orders, bills, log } = options;
   const logger = createLogger().child({ endpoint: 'frontend' });
 
@@ -183,13 +250,43 @@ export function createFrontend(options: FrontendOptions): FastifyInstance {
 
   const intents = options.intents ?? sendEach(frontend);
   const accepted = (reply: FastifyReply, answer: Accepted) => reply.status(202).send(answer);
-  const requestIdOf = (headers: Record<string, unknown>) =>
-    parse(RequestHeaders, headers, 'in the headers')['idempotency-key'];
+  const requests = options.requests ?? new MemoryRequestKeys();
+  /**
+   * The request's idempotency key, if it sent one. The same key with another request (another
+   * order, filling or verb) is refused: it would otherwise be taken for a retry of the first, or
+   * applied as new.
+   */
+  const requestIdOf = async (request: {
+    headers: Record<string, unknown>;
+    method: string;
+    url: string;
+    body?: unknown;
+  }) => {
+    const key = parse(RequestHeaders, request.headers, 'in the headers')['idempotency-key'];
+    if (key === undefined) return undefined;
+    const what = `${request.method} ${request.url.split('?')[0]} ${JSON.stringify(request.body ?? {})}`;
+    const { use, first } = await requests.use(key, what);
+    if (use === 'other') {
+      throw new BadRequest(
+        422,
+        `idempotency-key ${key} was used for another request (${first}); send a new key with a new request`,
+      );
+    }
+    return key;
+  };
+  /** A change to an order the customer has submitted is refused where the frontend can see it. */
+  const refuseIfSubmitted = async (orderId: string) => {
+    const { value: order } = await orders.load(orderId);
+    if (order?.submitted) {
+      throw new BadRequest(409, `order ${orderId} is submitted: it takes no more changes`);
+    }
+  };
 
   app.post('/api/orders/:orderId/items', async (request, reply) => {
     const { orderId } = parse(OrderParams, request.params, 'in the URL');
     const { filling } = parse(ItemBody, request.body, 'in the body');
-    const requestId = requestIdOf(request.headers);
+    const requestId = await requestIdOf(request);
+    await refuseIfSubmitted(orderId);
     return accepted(
       reply,
       await intents.addItem({ orderId, filling, ...(requestId ? { requestId } : {}) }),
@@ -205,7 +302,8 @@ export function createFrontend(options: FrontendOptions): FastifyInstance {
         'this shop cannot remove items yet: orders has no RemoveItem handler',
       );
     }
-    const requestId = requestIdOf(request.headers);
+    const requestId = await requestIdOf(request);
+    await refuseIfSubmitted(orderId);
     return accepted(
       reply,
       await intents.removeItem({ orderId, filling, ...(requestId ? { requestId } : {}) }),
@@ -214,7 +312,8 @@ export function createFrontend(options: FrontendOptions): FastifyInstance {
 
   app.post('/api/orders/:orderId/submit', async (request, reply) => {
     const { orderId } = parse(OrderParams, request.params, 'in the URL');
-    const requestId = requestIdOf(request.headers);
+    parse(SubmitBody, request.body, 'in the body');
+    const requestId = await requestIdOf(request);
     return accepted(
       reply,
       await intents.submitOrder({ orderId, ...(requestId ? { requestId } : {}) }),
@@ -256,7 +355,9 @@ export function createFrontend(options: FrontendOptions): FastifyInstance {
 }
 
 function errorName(status: number): string {
+  if (status === 408) return 'request timeout';
   if (status === 409) return 'not possible here';
+  if (status === 422) return 'key used for another request';
   if (status === 413) return 'request too large';
   if (status === 414) return 'URL too long';
   if (status === 415) return 'unsupported media type';
