@@ -1,3 +1,4 @@
+import { RejectedMessageError } from '@pierogi/shared';
 import { FirstItemAdded, type ShopContext } from '@pierogi/shop';
 import { useSqlOutboxInbox } from './sqlOutbox.ts';
 
@@ -7,11 +8,18 @@ const FIRST_ITEMS = 'first-items';
 /** Marketing counts the filling each order started with. */
 export async function marketing(shop: ShopContext): Promise<void> {
   await useSqlOutboxInbox(shop);
-  // 🤔 The handlers load and save through `shop.marketing`: the shop's marketing, each save committed
-  //    at once on a connection of the pool. Which transaction holds the inbox row? And if it fails?
+  // 🤔 The handler loads and saves through `shop.marketing` (and reads `shop.orders`): the
+  //    shop's documents, each save committed at once on a connection of the pool. Which
+  //    transaction holds the inbox row? And if it fails?
 
   shop.handle(FirstItemAdded, async (message, context) => {
-    const { filling } = message.body;
+    const { orderId, filling } = message.body;
+    if (!(await shop.orders.load(orderId)).value) {
+      // Not from orders: counted, it would skew the statistics for good.
+      throw new RejectedMessageError(
+        `FirstItemAdded for order ${orderId}, which orders does not have`,
+      );
+    }
     const { value, version } = await shop.marketing.load(FIRST_ITEMS);
     const firstItems = value ?? { counts: {} };
     firstItems.counts[filling] = (firstItems.counts[filling] ?? 0) + 1;

@@ -1,3 +1,4 @@
+import { RejectedMessageError } from '@pierogi/shared';
 import { FirstItemAdded, type ShopContext } from '@pierogi/shop';
 import { useSqlOutboxInbox } from './sqlOutbox.ts';
 
@@ -9,7 +10,13 @@ export async function marketing(shop: ShopContext): Promise<void> {
   await useSqlOutboxInbox(shop);
 
   shop.handle(FirstItemAdded, async (message, context) => {
-    const { filling } = message.body;
+    const { orderId, filling } = message.body;
+    if (!(await context.orders.load(orderId)).value) {
+      // Not from orders: counted, it would skew the statistics for good.
+      throw new RejectedMessageError(
+        `FirstItemAdded for order ${orderId}, which orders does not have`,
+      );
+    }
     const { value, version } = await context.marketing.load(FIRST_ITEMS);
     const firstItems = value ?? { counts: {} };
     firstItems.counts[filling] = (firstItems.counts[filling] ?? 0) + 1;

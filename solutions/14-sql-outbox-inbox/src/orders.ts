@@ -1,8 +1,10 @@
+import { RejectedMessageError } from '@pierogi/shared';
 import {
   AddItem,
   FirstItemAdded,
   ItemAdded,
   ItemRemoved,
+  type Order,
   OrderSubmitted,
   RemoveItem,
   type ShopContext,
@@ -21,6 +23,7 @@ export async function orders(shop: ShopContext): Promise<void> {
     const { orderId, filling } = message.body;
     const { value, version } = await context.orders.load(orderId);
     const order = value ?? { id: orderId, lines: [], submitted: false };
+    refuseIfSubmitted(order, message.type);
     const first = order.lines.length === 0;
     order.lines.push(filling); // a second Meat is a second portion
     await context.orders.save(orderId, order, version);
@@ -31,6 +34,7 @@ export async function orders(shop: ShopContext): Promise<void> {
   shop.handle(RemoveItem, async (message, context) => {
     const { orderId, filling } = message.body;
     const { value: order, version } = await context.orders.load(orderId);
+    if (order) refuseIfSubmitted(order, message.type);
     const line = order?.lines.indexOf(filling) ?? -1;
     if (!order || line === -1) return; // not in the order: nothing to take off
     order.lines.splice(line, 1); // one portion
@@ -46,4 +50,15 @@ export async function orders(shop: ShopContext): Promise<void> {
     await context.orders.save(orderId, order, version);
     await context.publish(OrderSubmitted, { orderId, items: order.lines.length });
   });
+}
+
+/**
+ * A submitted order takes no more changes: the customer was invoiced for what it held. (The
+ * frontend refuses such a request when it can see the order submitted; this is for one that was
+ * on its way meanwhile.) The message goes to the error queue, with the reason, for a person.
+ */
+function refuseIfSubmitted(order: Order, change: string): void {
+  if (order.submitted) {
+    throw new RejectedMessageError(`order ${order.id} is submitted: it takes no ${change}`);
+  }
 }
