@@ -122,7 +122,12 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
     { ...startup, transient: (error) => !PERMANENT_DATABASE_ERRORS.has(codeOf(error)) },
   );
   const pool = createPool(
-    { connectionString: options.databaseUrl, options: `-c search_path=${schema}` },
+    {
+      connectionString: options.databaseUrl,
+      options: `-c search_path=${schema}`,
+      // Names the shop's connections in pg_stat_activity (and for an administrator's scripts).
+      application_name: `pierogi shop ${schema}`.slice(0, 63),
+    },
     logger,
   );
   const documents = new PgDocumentStore<never>(pool, { table: 'documents' });
