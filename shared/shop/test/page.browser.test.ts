@@ -37,6 +37,8 @@ describe.skipIf(!hasChromium)(title, () => {
       prefix: `${iso().prefix}.`,
       onDeclare: (name) => iso().track(name),
       port: 0,
+      // A message that always fails reaches the error queue at once, for the error queue's test.
+      recoverability: { immediateRetries: 1, delayedRetriesMs: [] },
     });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -89,6 +91,30 @@ describe.skipIf(!hasChromium)(title, () => {
     await page.locator('#chaos-clear').click();
     await expect.poll(() => page.locator('#chaos-rules li').count(), SETTLED).toBe(0);
     expect(shop.chaos.rules()).toEqual([]);
+  });
+
+  it('the error queue shows a message that gave up, with why, and sends it back', async () => {
+    await expect.poll(() => page.locator('#failed-none').isVisible(), SETTLED).toBe(true);
+    const rule = shop.chaos.add({
+      kind: 'fail-commit',
+      step: 'orders.save',
+      field: { path: 'filling', equals: 'Mushrooms' },
+    });
+    await page.locator('[data-add="Mushrooms"]').click();
+    await expect
+      .poll(() => page.locator('#failed-list li').allTextContents(), SETTLED)
+      .toEqual([
+        expect.stringMatching(
+          /AddItem at orders, 2 attempt\(s\).*handler-failed: chaos: orders\.save failed for AddItem/,
+        ),
+      ]);
+    await expect(page.locator('#items').textContent()).resolves.toBe('none');
+
+    shop.chaos.remove(rule); // the fault is repaired; the message comes back from the page
+    await page.locator('[data-retry]').click();
+    await expect.poll(() => page.locator('#items').textContent(), SETTLED).toBe('Mushrooms × 1');
+    await expect.poll(() => page.locator('#failed-list li').count(), SETTLED).toBe(0);
+    await expect(page.locator('#failed-none').isVisible()).resolves.toBe(true);
   });
 
   it('adding Meat shows the item, the bill and the messages', async () => {
