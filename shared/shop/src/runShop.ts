@@ -142,7 +142,8 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
       RabbitMqTransport.connect({
         url: options.amqpUrl,
         prefix: options.prefix ?? 'shop.',
-        connectionName: 'pierogi shop',
+        // Names this shop's connection on the broker (an operator's, or a test's, way to find it).
+        connectionName: `pierogi shop ${options.prefix ?? 'shop.'}`,
         logger,
         ...(options.onDeclare ? { onDeclare: options.onDeclare } : {}),
       }),

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { ChaosRule } from '@pierogi/shared';
+import { type ChaosRule, WIRE } from '@pierogi/shared';
 import { closedPort, type Isolation, isolate, runCommand, waitFor } from '@pierogi/shared/testing';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -17,6 +17,7 @@ import {
 } from './system/customers.ts';
 import { type DrainResult, drain } from './system/drain.ts';
 import { type DriveResult, drive, look } from './system/drive.ts';
+import { type FaultReport, startFaults } from './system/faults.ts';
 import {
   errorQueue,
   type InFlight,
@@ -160,6 +161,15 @@ describe('the reference shop as a system', () => {
     const url = () => frontend.url ?? `http://127.0.0.1:${port}`;
     const ready = Date.now();
 
+    // All along, Postgres backends of the shop are terminated and the broker closes the shop's
+    // connections: each may cost a retry, never a process or an order.
+    const faults = startFaults({
+      pool: isolation.pool(),
+      applicationName: `pierogi shop ${isolation.schema}`.slice(0, 63),
+      amqpUrl: isolation.amqpUrl,
+      connectionName: `pierogi shop ${isolation.prefix}.`,
+      seed: SEED,
+    });
     // Halfway, the victim dies without a chance to finish anything, and comes back.
     const plan = planOrders(SEED, ORDERS);
     let kill: Promise<KillReport> | undefined;
@@ -176,6 +186,7 @@ describe('the reference shop as a system', () => {
       },
     });
     const report = await kill;
+    const faulted = await faults.stop();
     const drivenAt = Date.now();
 
     // Then: everything exactly as the customers left it, once nothing is left in flight (as far
@@ -241,6 +252,8 @@ describe('the reference shop as a system', () => {
       );
     }
     const errors = await errorQueue(isolation.amqpUrl, `${prefix}error`);
+    // What gave up was kept by the frontend for the page and `pnpm errors`: it must be nothing.
+    const replay = await keptFailures(isolation);
     const processed = code.marketing ? await marketingProcessed(isolation.pool()) : undefined;
 
     // Every chaos rule met something: a rule that never fires tests nothing.
@@ -263,6 +276,8 @@ describe('the reference shop as a system', () => {
       report
         ? `  ${victim} (pid ${report.pid}) killed with SIGKILL after ${report.afterOrders} orders, ready again in ${report.restartMs} ms`
         : `  ${victim} was never killed`,
+      `  ${describeFaults(faulted)}`,
+      `  error queue: ${replay.summary}`,
       '  chaos injections:',
       ...[...processes.values()].map(
         (p) =>
@@ -288,6 +303,8 @@ describe('the reference shop as a system', () => {
           ]),
       ...drained.consumed.map((q) => `still consumed with every endpoint stopped: ${q}`),
       ...errors.map((e) => `in the error queue: ${e}`),
+      ...replay.problems,
+      ...(faulted.backends.size > 0 ? [] : ['no Postgres backend of the shop was terminated']),
       ...stops,
       ...idle,
     ];
@@ -329,6 +346,38 @@ describe('a part of the shop in a process of its own', () => {
     expect(output).toContain('CHAOS_RULES.0.kind');
   });
 });
+
+function describeFaults(report: FaultReport): string {
+  const backends = [...report.backends].map(([state, n]) => `${n}× ${state}`).join(', ');
+  const broker = report.brokerUnavailable
+    ? `broker connections not closed (${report.brokerUnavailable})`
+    : `the broker closed the shop's connections ${report.brokerCloses}×`;
+  return `Postgres backends terminated: ${backends || 'none'}; ${broker}`;
+}
+
+/**
+ * The failed messages the frontend kept for the page and `pnpm errors`: there must be none. The
+ * shop's retry policy outlasts this chaos, so a message that gave up is a bug. (Sending failed
+ * messages back to an exact end state is tested in shared/workshop/test/errors.test.ts.)
+ */
+async function keptFailures(
+  isolation: Isolation,
+): Promise<{ summary: string; problems: string[] }> {
+  const { rows } = await isolation
+    .pool()
+    .query<{ type: string | null; headers: Record<string, string> }>(
+      'select type, headers from failed_messages order by id',
+    )
+    .catch(() => ({ rows: [] }));
+  if (rows.length === 0) return { summary: 'nothing gave up', problems: [] };
+  return {
+    summary: `${rows.length} message(s) gave up`,
+    problems: rows.map(
+      (row) =>
+        `gave up, kept for pnpm errors: ${row.type} at ${row.headers[WIRE.sourceEndpoint]}: ${row.headers[WIRE.exceptionMessage]}`,
+    ),
+  };
+}
 
 interface KillReport {
   readonly pid: number | undefined;

@@ -72,7 +72,10 @@ export async function drain(options: DrainOptions): Promise<DrainResult> {
         outboxRows: await countOutbox(options.pool),
       };
       for (const [queue, state] of snapshot.queues) {
-        if (state.consumers > 0) consumed.add(`${queue} (${state.consumers})`);
+        // The frontend keeps the error queue in a table for the page: it consumes it by design.
+        if (state.consumers > 0 && queue !== options.errorQueue) {
+          consumed.add(`${queue} (${state.consumers})`);
+        }
       }
       const left = describeLeft(snapshot, options.errorQueue);
       if (left === '') {
