@@ -1,2 +1,6 @@
-export { type FailedMessage, FailedMessages, type FailedMessagesOptions } from './failedMessages.ts';
+export {
+  type FailedMessage,
+  FailedMessages,
+  type FailedMessagesOptions,
+} from './failedMessages.ts';
 export { type UntilAvailableOptions, untilAvailable } from './startup.ts';
