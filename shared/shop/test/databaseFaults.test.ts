@@ -1,13 +1,8 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type Isolation, isolate, waitFor } from '@pierogi/shared/testing';
+import { waitFor } from '@pierogi/shared/testing';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AddItem } from '../src/contracts.ts';
-import { type RunningShop, runShop } from '../src/runShop.ts';
-import { loadShopCode } from '../src/shopCode.ts';
-
-const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
+import { useRunningShop } from './useRunningShop.ts';
 
 /**
  * The reference shop while its Postgres connections are killed (a failover, a restart, an
@@ -15,32 +10,14 @@ const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
  * 'error' event would end this test's process, and fail the run.
  */
 describe('the shop survives its database connections being killed', () => {
-  let iso: Isolation | undefined;
-  let shop: RunningShop | undefined;
+  const { shop: running, iso } = useRunningShop('database faults', 'solutions/14-sql-outbox-inbox');
   let admin: pg.Client | undefined;
-  const running = () => shop as RunningShop;
-
   beforeAll(async () => {
-    iso = await isolate({
-      label: 'database faults',
-      amqpUrl: inject('amqpUrl'),
-      databaseUrl: inject('databaseUrl'),
-    });
-    shop = await runShop({
-      code: await loadShopCode(path.join(repoRoot, 'solutions/14-sql-outbox-inbox')),
-      amqpUrl: iso.amqpUrl,
-      databaseUrl: iso.databaseUrl,
-      schema: iso.schema,
-      prefix: `${iso.prefix}.`,
-      onDeclare: (name) => iso?.track(name),
-    });
-    admin = new pg.Client({ connectionString: iso.databaseUrl });
+    admin = new pg.Client({ connectionString: iso().databaseUrl });
     await admin.connect();
   });
   afterAll(async () => {
     await admin?.end();
-    await shop?.close();
-    await iso?.cleanup();
   });
 
   /** The shop's backends, by state and query. */
@@ -50,7 +27,7 @@ describe('the shop survives its database connections being killed', () => {
       state: string | null;
       query: string;
     }>('select pid, state, query from pg_stat_activity where application_name = $1', [
-      `pierogi shop ${iso?.schema}`.slice(0, 63),
+      `pierogi shop ${iso().schema}`.slice(0, 63),
     ]);
     return rows;
   }

@@ -1,12 +1,9 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type Isolation, isolate, waitFor } from '@pierogi/shared/testing';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { waitFor } from '@pierogi/shared/testing';
+import { describe, expect, it } from 'vitest';
 import { AddItem, ItemAdded, SubmitOrder } from '../src/contracts.ts';
-import { type RunningShop, runShop } from '../src/runShop.ts';
-import { loadShopCode } from '../src/shopCode.ts';
+import type { RunningShop } from '../src/runShop.ts';
+import { useRunningShop } from './useRunningShop.ts';
 
-const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 /** The reference shop of Parts 1 and 2 (what `pnpm start` runs while it is the last solution). */
 const REFERENCE = 'solutions/14-sql-outbox-inbox';
 
@@ -15,29 +12,7 @@ const REFERENCE = 'solutions/14-sql-outbox-inbox';
  * error queue with its reason, and changes nothing.
  */
 describe('the reference shop refuses what it cannot honour', () => {
-  let iso: Isolation | undefined;
-  let shop: RunningShop | undefined;
-  const running = () => shop as RunningShop;
-
-  beforeAll(async () => {
-    iso = await isolate({
-      label: 'reference shop',
-      amqpUrl: inject('amqpUrl'),
-      databaseUrl: inject('databaseUrl'),
-    });
-    shop = await runShop({
-      code: await loadShopCode(path.join(repoRoot, REFERENCE)),
-      amqpUrl: iso.amqpUrl,
-      databaseUrl: iso.databaseUrl,
-      schema: iso.schema,
-      prefix: `${iso.prefix}.`,
-      onDeclare: (name) => iso?.track(name),
-    });
-  });
-  afterAll(async () => {
-    await shop?.close();
-    await iso?.cleanup();
-  });
+  const { shop: running } = useRunningShop('reference shop', REFERENCE);
 
   /** Waits until the error queue holds a message matching `match`, and returns it. */
   async function failedWith(match: (f: { type?: string; error: string }) => boolean) {
