@@ -31,7 +31,7 @@ describe('02 double submit', () => {
     const { value: bill } = await shop().bills.load('twice');
     expect(
       bill?.invoices,
-      `two SubmitOrder handled at once both saw "not submitted yet", and each published OrderSubmitted: the customer got ${bill?.invoices} invoices. Open ${ORDERS}: store the order only if it is still the version you loaded.`,
+      `two SubmitOrder handled at once both saw "not submitted yet", and each published OrderSubmitted: the customer got ${bill?.invoices} invoices. Open ${ORDERS}: store the order only if it is still the version you loaded`,
     ).toBe(1);
   });
 });

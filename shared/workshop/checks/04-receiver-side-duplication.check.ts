@@ -13,7 +13,7 @@ describe('04 receiver-side duplication', () => {
     const { value: order } = await shop().orders.load('again');
     expect(
       order?.lines,
-      `the handler ran twice for one AddItem (it crashed after handling, before the ack, so the broker delivered it again) and the order got two Meat lines. Open ${ORDERS}: a second AddItem for a filling the order has already changes nothing.`,
+      `the handler ran twice for one AddItem (it crashed after handling, before the ack, so the broker delivered it again) and the order got two Meat lines. Open ${ORDERS}: a second AddItem for a filling the order has already changes nothing`,
     ).toEqual(['Meat']);
   });
 

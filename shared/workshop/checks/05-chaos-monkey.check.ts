@@ -36,7 +36,7 @@ describe('05 chaos monkey', () => {
     const { value: bill } = await shop().bills.load('twice');
     expect(
       bill?.total,
-      `billing charged ${bill?.total} cents for Meat + Mushrooms (22.00). Open ${BILLING}: a filling already charged for this order changes nothing.`,
+      `billing charged ${bill?.total} cents for Meat + Mushrooms (22.00). Open ${BILLING}: a filling already charged for this order changes nothing`,
     ).toBe(2_200);
   });
 });

@@ -23,7 +23,7 @@ describe('06 ghost messages', () => {
     expect(order?.lines, 'the order could not store Strawberry').toEqual(['Meat']);
     expect(
       bill?.fillings,
-      `billing charged for a Strawberry the order does not have: ItemAdded left before the order was stored (a ghost message). Open ${ORDERS}: store first, then publish.`,
+      `billing charged for a Strawberry the order does not have: ItemAdded left before the order was stored (a ghost message). Open ${ORDERS}: store first, then publish`,
     ).toEqual(['Meat']);
   });
 });

@@ -19,7 +19,7 @@ describe('07 lost messages', () => {
     expect(order?.lines, 'the order has its Meat').toEqual(['Meat']);
     expect(
       bill?.fillings ?? [],
-      `the order has Meat but billing never heard of it: the first attempt stored the line and failed to publish; the retry saw Meat in the order and stopped. Open ${ORDERS}: publish ItemAdded on that path too.`,
+      `the order has Meat but billing never heard of it: the first attempt stored the line and failed to publish; the retry saw Meat in the order and stopped. Open ${ORDERS}: publish ItemAdded on that path too`,
     ).toEqual(['Meat']);
   });
 
@@ -33,7 +33,7 @@ describe('07 lost messages', () => {
     expect(order?.lines, 'the Meat is off the order').toEqual([]);
     expect(
       bill?.total,
-      `the Meat is off the order but the bill says ${money(bill?.total)} instead of 0.00: the retry of RemoveItem found the Meat gone and stopped. Open ${ORDERS}: the RemoveItem handler has the same duplicate path.`,
+      `the Meat is off the order but the bill says ${money(bill?.total)} instead of 0.00: the retry of RemoveItem found the Meat gone and stopped. Open ${ORDERS}: the RemoveItem handler has the same duplicate path`,
     ).toBe(0);
   });
 
@@ -51,7 +51,7 @@ describe('07 lost messages', () => {
     expect(order?.submitted, 'the order is submitted').toBe(true);
     expect(
       bill?.invoices ?? 0,
-      `the order is submitted but billing sent ${bill?.invoices ?? 0} invoice(s) instead of 1: the retry of SubmitOrder found the order submitted and stopped. Open ${ORDERS}: the SubmitOrder handler has the same duplicate path.`,
+      `the order is submitted but billing sent ${bill?.invoices ?? 0} invoice(s) instead of 1: the retry of SubmitOrder found the order submitted and stopped. Open ${ORDERS}: the SubmitOrder handler has the same duplicate path`,
     ).toBe(1);
   });
 
@@ -65,7 +65,7 @@ describe('07 lost messages', () => {
     ]);
     expect(
       bill?.total,
-      `billing charged ${money(bill?.total)} instead of 12.00 for one Meat: the ItemAdded published again must not be charged again. Open ${fileToOpen('src/billing.ts')}.`,
+      `billing charged ${money(bill?.total)} instead of 12.00 for one Meat: the ItemAdded published again must not be charged again. Open ${fileToOpen('src/billing.ts')}`,
     ).toBe(1_200);
   });
 });

@@ -18,7 +18,7 @@ describe('08 re-ordering', () => {
     const { value: order } = await shop().orders.load('late-add');
     expect(
       order?.lines,
-      `the customer added Meat and removed it, and a late copy of the AddItem (same message id) put it back: with no Meat in the order, it did not look like a duplicate. Open ${ORDERS}: recognise a copy by its message id, not by the lines.`,
+      `the customer added Meat and removed it, and a late copy of the AddItem (same message id) put it back: with no Meat in the order, it did not look like a duplicate. Open ${ORDERS}: recognise a copy by its message id, not by the lines`,
     ).toEqual([]);
   });
 
@@ -29,7 +29,7 @@ describe('08 re-ordering', () => {
     const { value: order } = await shop().orders.load('two-portions');
     expect(
       order?.lines,
-      `two AddItems (two clicks, two message ids) for Meat made ${order?.lines.length ?? 0} line(s): the second was dropped as a duplicate because Meat was in the order. Open ${ORDERS}: only a message applied already is a duplicate.`,
+      `two AddItems (two clicks, two message ids) for Meat made ${order?.lines.length ?? 0} line(s): the second was dropped as a duplicate because Meat was in the order. Open ${ORDERS}: only a message applied already is a duplicate`,
     ).toEqual(['Meat', 'Meat']);
   });
 
@@ -40,13 +40,13 @@ describe('08 re-ordering', () => {
     const { value: before } = await shop().orders.load('one-of-two');
     expect(
       before?.lines,
-      `two AddItems (two message ids) for Meat made ${JSON.stringify(before?.lines ?? [])} instead of two portions. Open ${ORDERS}: only a message applied already is a duplicate.`,
+      `two AddItems (two message ids) for Meat made ${JSON.stringify(before?.lines ?? [])} instead of two portions. Open ${ORDERS}: only a message applied already is a duplicate`,
     ).toEqual(['Meat', 'Meat']);
     await sendAndSettle(shop(), (f) => f.send(RemoveItem, meat));
     const { value: order } = await shop().orders.load('one-of-two');
     expect(
       order?.lines,
-      `one RemoveItem left ${JSON.stringify(order?.lines ?? [])} of two portions of Meat instead of one. Open ${ORDERS}: a RemoveItem takes off one portion, not every line of its filling.`,
+      `one RemoveItem left ${JSON.stringify(order?.lines ?? [])} of two portions of Meat instead of one. Open ${ORDERS}: a RemoveItem takes off one portion, not every line of its filling`,
     ).toEqual(['Meat']);
   });
 
@@ -60,7 +60,7 @@ describe('08 re-ordering', () => {
     const { value: order } = await shop().orders.load('late-remove');
     expect(
       order?.lines,
-      `a late copy of the RemoveItem (same message id) took off the Meat the customer added again. Open ${ORDERS}: the RemoveItem handler needs the same identity check.`,
+      `a late copy of the RemoveItem (same message id) took off the Meat the customer added again. Open ${ORDERS}: the RemoveItem handler needs the same identity check`,
     ).toEqual(['Meat']);
   });
 
@@ -71,7 +71,7 @@ describe('08 re-ordering', () => {
     const { value: order } = await shop().orders.load('again');
     expect(
       order?.lines,
-      `one AddItem, handled twice because the process died before the ack, left ${JSON.stringify(order?.lines ?? [])} in the order instead of one Meat. Open ${ORDERS}: an AddItem whose id is in order.processed is a copy.`,
+      `one AddItem, handled twice because the process died before the ack, left ${JSON.stringify(order?.lines ?? [])} in the order instead of one Meat. Open ${ORDERS}: an AddItem whose id is in order.processed is a copy`,
     ).toEqual(['Meat']);
   });
 
@@ -82,7 +82,7 @@ describe('08 re-ordering', () => {
     const { value: bill } = await shop().bills.load('two-tabs');
     expect(
       bill?.invoices ?? 0,
-      `two SubmitOrders (two tabs, two message ids) for one order made ${bill?.invoices ?? 0} invoice(s) instead of 1: the second found the order submitted, took itself for a copy and published OrderSubmitted again. Open ${ORDERS}: only a copy of the SubmitOrder that submitted the order is a duplicate.`,
+      `two SubmitOrders (two tabs, two message ids) for one order made ${bill?.invoices ?? 0} invoice(s) instead of 1: the second found the order submitted, took itself for a copy and published OrderSubmitted again. Open ${ORDERS}: only a copy of the SubmitOrder that submitted the order is a duplicate`,
     ).toBe(1);
   });
 });

@@ -20,7 +20,7 @@ describe('10 deterministic ids', () => {
     expect(order?.lines, 'the order has one Meat').toEqual(['Meat']);
     expect(
       bill?.total,
-      `one Meat, charged ${money(bill?.total)} instead of 12.00: the second attempt at the AddItem published ItemAdded again with a new message id, and billing took it for a new event. Open ${ORDERS}: give the ItemAdded the same id on every attempt.`,
+      `one Meat, charged ${money(bill?.total)} instead of 12.00: the second attempt at the AddItem published ItemAdded again with a new message id, and billing took it for a new event. Open ${ORDERS}: give the ItemAdded the same id on every attempt`,
     ).toBe(1_200);
   });
 
@@ -35,7 +35,7 @@ describe('10 deterministic ids', () => {
     expect(order?.lines, 'the Meat is off the order').toEqual([]);
     expect(
       bill?.total,
-      `the Meat is off the order, and billing charged ${money(bill?.total)} instead of 0.00: for the late copy of the AddItem, orders published ItemAdded again with a new id. Open ${ORDERS}: the same AddItem must always publish the same ItemAdded id.`,
+      `the Meat is off the order, and billing charged ${money(bill?.total)} instead of 0.00: for the late copy of the AddItem, orders published ItemAdded again with a new id. Open ${ORDERS}: the same AddItem must always publish the same ItemAdded id`,
     ).toBe(0);
   });
 
@@ -56,7 +56,7 @@ describe('10 deterministic ids', () => {
     expect(order?.lines, 'one portion of Meat is left').toEqual(['Meat']);
     expect(
       bill?.total,
-      `one portion of Meat is left and the bill says ${money(bill?.total)} instead of 12.00: the RemoveItem, handled twice, published ItemRemoved twice with two ids. Open ${ORDERS}: ItemRemoved needs a deterministic id too.`,
+      `one portion of Meat is left and the bill says ${money(bill?.total)} instead of 12.00: the RemoveItem, handled twice, published ItemRemoved twice with two ids. Open ${ORDERS}: ItemRemoved needs a deterministic id too`,
     ).toBe(1_200);
   });
 
@@ -73,7 +73,7 @@ describe('10 deterministic ids', () => {
     const { value: bill } = await shop().bills.load('invoice');
     expect(
       bill?.invoices ?? 0,
-      `one SubmitOrder, handled twice because the process died before the ack, made ${bill?.invoices ?? 0} invoice(s) instead of 1: it published OrderSubmitted twice with two ids. Open ${ORDERS}: OrderSubmitted needs a deterministic id too.`,
+      `one SubmitOrder, handled twice because the process died before the ack, made ${bill?.invoices ?? 0} invoice(s) instead of 1: it published OrderSubmitted twice with two ids. Open ${ORDERS}: OrderSubmitted needs a deterministic id too`,
     ).toBe(1);
   });
 });

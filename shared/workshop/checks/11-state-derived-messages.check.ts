@@ -16,7 +16,7 @@ describe('11 state-derived messages', () => {
     const outbox = (value as { outbox?: unknown[] } | undefined)?.outbox ?? [];
     expect(
       outbox,
-      `everything has been published, and order "${orderId}" still holds ${outbox.length} event(s) in its outbox: every later message for it publishes them again. Open ${ORDERS}: once the events are out, empty the outbox and store the order.`,
+      `everything has been published, and order "${orderId}" still holds ${outbox.length} event(s) in its outbox: every later message for it publishes them again. Open ${ORDERS}: once the events are out, empty the outbox and store the order`,
     ).toEqual([]);
   };
 
@@ -49,7 +49,7 @@ describe('11 state-derived messages', () => {
     ]);
     expect(
       (await counted('Strawberry')) - before.Strawberry,
-      `the order started with a Strawberry and marketing never heard of it: the attempt that stored it failed before publishing FirstItemAdded, and the retry could not tell from the order (it has a Meat now) that the Strawberry was the first. Open ${ORDERS}: store the events with the change, publish them after.`,
+      `the order started with a Strawberry and marketing never heard of it: the attempt that stored it failed before publishing FirstItemAdded, and the retry could not tell from the order (it has a Meat now) that the Strawberry was the first. Open ${ORDERS}: store the events with the change, publish them after`,
     ).toBe(1);
     expect((await counted('Meat')) - before.Meat, 'the Meat was not the first item').toBe(0);
     await expectOutboxEmpty('first');
@@ -72,7 +72,7 @@ describe('11 state-derived messages', () => {
     const times = (await counted('Meat')) - before;
     expect(
       times,
-      `one order that starts with Meat was counted ${times} times: the retry of the second Meat published a FirstItemAdded of its own. Open ${ORDERS}: publish the events decided when the change was stored, not new ones.`,
+      `one order that starts with Meat was counted ${times} times: the retry of the second Meat published a FirstItemAdded of its own. Open ${ORDERS}: publish the events decided when the change was stored, not new ones`,
     ).toBe(1);
     await expectOutboxEmpty('second');
   });
@@ -92,7 +92,7 @@ describe('11 state-derived messages', () => {
       .filter((entry) => entry.kind === 'failed' && ids.has(entry.messageId ?? ''));
     expect(
       failed.map((entry) => entry.text),
-      `with no chaos at all, orders failed an AddItem and the bus had to retry it: the retry then published what the first attempt had stored. Is the second save (emptying the outbox) made with the version the first save returned? Open ${ORDERS}.`,
+      `with no chaos at all, orders failed an AddItem and the bus had to retry it: the retry then published what the first attempt had stored. Is the second save (emptying the outbox) made with the version the first save returned? Open ${ORDERS}`,
     ).toEqual([]);
     await expectOutboxEmpty('calm');
   });
@@ -109,7 +109,7 @@ describe('11 state-derived messages', () => {
     const { value: bill } = await shop().bills.load('invoice');
     expect(
       bill?.invoices ?? 0,
-      `the order is submitted and billing sent ${bill?.invoices ?? 0} invoice(s) instead of 1: the OrderSubmitted the first attempt could not publish never went out again. Open ${ORDERS}: the SubmitOrder handler.`,
+      `the order is submitted and billing sent ${bill?.invoices ?? 0} invoice(s) instead of 1: the OrderSubmitted the first attempt could not publish never went out again. Open ${ORDERS}: the SubmitOrder handler`,
     ).toBe(1);
     await expectOutboxEmpty('invoice');
   });

@@ -35,7 +35,7 @@ describe('12 generic outbox', () => {
       .filter((entry) => entry.seq > since && entry.kind === 'duplicate');
     expect(
       copies.map((entry) => entry.text),
-      `with no chaos at all, endpoints received copies of messages: each was sent twice. Is the second save (marking the entry null) made with the version the first save returned? With the version loaded it fails, and the attempt starts over and sends again. Open ${OUTBOX}.`,
+      `with no chaos at all, endpoints received copies of messages: each was sent twice. Is the second save (marking the entry null) made with the version the first save returned? With the version loaded it fails, and the attempt starts over and sends again. Open ${OUTBOX}`,
     ).toEqual([]);
     await expectOneMeat(shop(), {
       orderId: orderId,
@@ -50,7 +50,7 @@ describe('12 generic outbox', () => {
     const outbox = (order as { outbox?: Record<string, unknown> } | undefined)?.outbox;
     expect(
       Object.values(outbox ?? {}).filter((entry) => entry !== null),
-      `messages left in the order's outbox: dispatch them, then mark the entry null. Open ${OUTBOX}.`,
+      `messages left in the order's outbox: dispatch them, then mark the entry null. Open ${OUTBOX}`,
     ).toEqual([]);
   });
 
@@ -124,7 +124,7 @@ describe('12 generic outbox', () => {
     await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'unsent', filling: 'Meat' }));
     expect(
       () => expectStruck(shop(), rule),
-      `nothing was sent through the step 'dispatch': send the stored messages after the save, with shop.steps.around('dispatch', message, () => shop.endpoint.dispatch(messages)), so that the chaos monkey can fail that send. Open ${OUTBOX}.`,
+      `nothing was sent through the step 'dispatch': send the stored messages after the save, with shop.steps.around('dispatch', message, () => shop.endpoint.dispatch(messages)), so that the chaos monkey can fail that send. Open ${OUTBOX}`,
     ).not.toThrow();
     await expectOneMeat(shop(), {
       orderId: 'unsent',

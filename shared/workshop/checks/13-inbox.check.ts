@@ -224,7 +224,7 @@ describe('13 inbox', () => {
     expect(bill?.invoices, 'one invoice').toBe(1);
     expect(
       [...entriesOf(order), ...entriesOf(bill), ...entriesOf(firstItems)],
-      `outbox entries left in the documents. Open ${STRATEGY}.`,
+      `outbox entries left in the documents. Open ${STRATEGY}`,
     ).toEqual([]);
   });
 
@@ -232,7 +232,7 @@ describe('13 inbox', () => {
     const result = await exploreInterleavings(twoCopies(await exerciseClass(), 0));
     expect(
       result.ok,
-      `${formatExecution(result)}\nWhatever the order of the two copies' steps, the document or the inbox must say that the message was processed. A copy that checks the inbox before loading can find nothing there, then load the document after the other copy removed its entry; and an entry removed before the inbox is marked leaves a moment when neither says it. Open ${STRATEGY}: load, then check the inbox; mark the inbox, then remove the entry.`,
+      `${formatExecution(result)}\nWhatever the order of the two copies' steps, the document or the inbox must say that the message was processed. A copy that checks the inbox before loading can find nothing there, then load the document after the other copy removed its entry; and an entry removed before the inbox is marked leaves a moment when neither says it. Open ${STRATEGY}: load, then check the inbox; mark the inbox, then remove the entry`,
     ).toBe(true);
   });
 
@@ -303,7 +303,7 @@ describe('13 inbox', () => {
     const { value: order } = await shop().orders.load('leftover');
     expect(
       entriesOf(order),
-      `the process crashed between marking the inbox and removing the AddItem's outbox entry; the retry found the id in the inbox and stopped, and the entry stays in the order for ever. Open ${STRATEGY}: on the duplicate path, remove an entry left behind.`,
+      `the process crashed between marking the inbox and removing the AddItem's outbox entry; the retry found the id in the inbox and stopped, and the entry stays in the order for ever. Open ${STRATEGY}: on the duplicate path, remove an entry left behind`,
     ).toEqual([]);
     await expectOneMeat(shop(), {
       orderId: 'leftover',
@@ -320,7 +320,7 @@ describe('13 inbox', () => {
     });
     expect(
       result.ok,
-      `${formatExecution(result)}\nFollow the trace in ${STRATEGY}: load, then check the inbox; dispatch, then mark the inbox, then remove the entry; a duplicate removes an entry left behind.`,
+      `${formatExecution(result)}\nFollow the trace in ${STRATEGY}: load, then check the inbox; dispatch, then mark the inbox, then remove the entry; a duplicate removes an entry left behind`,
     ).toBe(true);
   }, 60_000);
 });

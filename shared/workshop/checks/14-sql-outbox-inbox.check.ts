@@ -41,7 +41,7 @@ describe('14 SQL outbox and inbox', () => {
     expectStruck(shop(), rule);
     expect(
       lines,
-      `the order has ${JSON.stringify(lines)} for one AddItem: the first attempt saved the Meat outside the transaction, so the failed commit took back its inbox row and its messages but not the Meat; to the inbox the retry was a new message, and it added a second Meat. Billing charges one of them (only the retry's ItemAdded left), and marketing never hears that the order started with Meat (the retry found a line in the order already). Open ${ORDERS}: load and save the orders in the transaction of the message.`,
+      `the order has ${JSON.stringify(lines)} for one AddItem: the first attempt saved the Meat outside the transaction, so the failed commit took back its inbox row and its messages but not the Meat; to the inbox the retry was a new message, and it added a second Meat. Billing charges one of them (only the retry's ItemAdded left), and marketing never hears that the order started with Meat (the retry found a line in the order already). Open ${ORDERS}: load and save the orders in the transaction of the message`,
     ).toEqual(['Meat']);
     expect(
       { total: bill?.total ?? 0, items: bill?.items ?? 0 },
@@ -66,7 +66,7 @@ describe('14 SQL outbox and inbox', () => {
     const { value: bill } = await shop().bills.load(orderId);
     expect(
       order?.lines,
-      `one RemoveItem took ${2 - (order?.lines.length ?? 0)} portions of Meat off the order: the first attempt saved the order outside the transaction, the failed commit did not take that back, and the retry removed another. Open ${ORDERS}: the RemoveItem handler too loads and saves in the transaction of the message.`,
+      `one RemoveItem took ${2 - (order?.lines.length ?? 0)} portions of Meat off the order: the first attempt saved the order outside the transaction, the failed commit did not take that back, and the retry removed another. Open ${ORDERS}: the RemoveItem handler too loads and saves in the transaction of the message`,
     ).toEqual(['Meat']);
     expect(
       { total: bill?.total ?? 0, items: bill?.items ?? 0 },
@@ -90,7 +90,7 @@ describe('14 SQL outbox and inbox', () => {
     expect(order?.submitted, 'the order is submitted').toBe(true);
     expect(
       bill?.invoices ?? 0,
-      `the order is submitted and billing sent ${bill?.invoices ?? 0} invoice(s) instead of 1: the first attempt saved "submitted" outside the transaction, the failed commit took back its OrderSubmitted, and the retry found the order submitted already. Open ${ORDERS}: the SubmitOrder handler too loads and saves in the transaction of the message.`,
+      `the order is submitted and billing sent ${bill?.invoices ?? 0} invoice(s) instead of 1: the first attempt saved "submitted" outside the transaction, the failed commit took back its OrderSubmitted, and the retry found the order submitted already. Open ${ORDERS}: the SubmitOrder handler too loads and saves in the transaction of the message`,
     ).toBe(1);
   });
 
@@ -105,7 +105,7 @@ describe('14 SQL outbox and inbox', () => {
     expectStruck(shop(), rule);
     expect(
       bill?.total,
-      `billing charged the Mushrooms twice: the first attempt saved the bill outside the transaction, the failed commit took back only the inbox row, and the retry charged again. Open ${BILLING}: load and save the bills in the transaction of the message.`,
+      `billing charged the Mushrooms twice: the first attempt saved the bill outside the transaction, the failed commit took back only the inbox row, and the retry charged again. Open ${BILLING}: load and save the bills in the transaction of the message`,
     ).toBe(PRICES.Mushrooms);
     expect(bill?.items, 'one item on the bill').toBe(1);
   });
@@ -121,7 +121,7 @@ describe('14 SQL outbox and inbox', () => {
     expectStruck(shop(), rule);
     expect(
       counted,
-      `marketing counted the order ${counted} times: the first attempt saved the counts outside the transaction, the failed commit took back only the inbox row, and the retry counted again. Open ${MARKETING}: load and save in the transaction of the message.`,
+      `marketing counted the order ${counted} times: the first attempt saved the counts outside the transaction, the failed commit took back only the inbox row, and the retry counted again. Open ${MARKETING}: load and save in the transaction of the message`,
     ).toBe(1);
   });
 

@@ -48,7 +48,7 @@ export function useShop(options: { chaosSeed?: number; http?: boolean } = {}): (
       amqpUrl: iso.amqpUrl,
       databaseUrl: iso.databaseUrl,
       schema: iso.schema,
-      prefix: `${iso.prefix}.`,
+      prefix: `${iso.prefix}`,
       onDeclare: (name) => iso?.track(name),
       chaosSeed: options.chaosSeed ?? 7,
       // Fewer, shorter retries than the shop's own: a check whose message must end in the error
@@ -142,16 +142,16 @@ export async function expectOneMeat(
   const { value: bill } = await shop.bills.load(orderId);
   expect(
     order?.lines,
-    `the order has ${JSON.stringify(order?.lines)} instead of one Meat: ${why}. Open ${open}.`,
+    `the order has ${JSON.stringify(order?.lines)} instead of one Meat: ${why}. Open ${open}`,
   ).toEqual(['Meat']);
   expect(
     { total: bill?.total ?? 0, items: bill?.items ?? 0 },
-    `billing charged ${bill?.items ?? 0} item(s) for one Meat: ${why}. Open ${open}.`,
+    `billing charged ${bill?.items ?? 0} item(s) for one Meat: ${why}. Open ${open}`,
   ).toEqual({ total: 1_200, items: 1 });
   const counted = (await firstItemCount(shop)) - before;
   expect(
     counted,
-    `marketing counted ${counted} order(s) starting with Meat instead of 1: ${why}. Open ${open}.`,
+    `marketing counted ${counted} order(s) starting with Meat instead of 1: ${why}. Open ${open}`,
   ).toBe(1);
 }
 

@@ -46,9 +46,12 @@ export async function runCheck(
       const child = spawn(process.execPath, args, {
         cwd: ROOT,
         env: {
-          ...process.env,
+          ...withoutColourSettings(process.env),
           SHOP_CODE: exercise[which],
-          ...(output === 'inherit' && process.stdout.isTTY ? { FORCE_COLOR: '1' } : {}),
+          // Colour for a person at a terminal; plain text into a file, a pipe or a CI log.
+          ...(output === 'inherit' && process.stdout.isTTY
+            ? { FORCE_COLOR: '1' }
+            : { NO_COLOR: '1' }),
         },
         stdio: output === 'inherit' ? ['ignore', 'pipe', 'inherit'] : 'ignore',
       });
@@ -67,6 +70,12 @@ export async function runCheck(
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The environment without what would force colour on or off (decided above instead). */
+function withoutColourSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { FORCE_COLOR: _force, NO_COLOR: _no, ...rest } = env;
+  return rest;
 }
 
 function readReport(file: string): { failed: string[]; passedNames: string[] } {

@@ -89,6 +89,7 @@ export class ShopProcess {
       env: {
         ...process.env,
         LOG_LEVEL: 'info',
+        LOG_FORMAT: 'json', // read back line by line: the ready line, the injections
         ...this.options.env,
         ...extraEnv,
         SHOP_PARTS: this.part,
