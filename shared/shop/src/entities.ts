@@ -29,6 +29,9 @@ export interface Bill {
   fillings?: Filling[];
 }
 
+/** The id of marketing's one document (`FirstItems`), in every exercise that has marketing. */
+export const FIRST_ITEMS_ID = 'first-items';
+
 /** What `marketing` keeps: how many orders started with each filling. */
 export interface FirstItems {
   counts: Partial<Record<Filling, number>>;

@@ -1,5 +1,11 @@
 export * from './contracts.ts';
-export { type Bill, Entities, type FirstItems, type Order } from './entities.ts';
+export {
+  type Bill,
+  Entities,
+  FIRST_ITEMS_ID,
+  type FirstItems,
+  type Order,
+} from './entities.ts';
 export { createFrontend, type FrontendOptions, MAX_BODY_BYTES } from './frontend/http.ts';
 export { LiveLog, type LogEntry } from './liveLog.ts';
 export {

@@ -247,6 +247,7 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
           chaos,
           orders: entities.orders,
           bills: entities.bills,
+          marketing: entities.marketing,
           log,
           ...(failed ? { failed } : {}),
           ...(requests ? { requests } : {}),

@@ -4,7 +4,7 @@ import { Recorder } from '@pierogi/shared/testing';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AddItem, FILLINGS, PRICES, RemoveItem, SubmitOrder } from '../src/contracts.ts';
-import { type Bill, Entities, type Order } from '../src/entities.ts';
+import { type Bill, Entities, type FirstItems, type Order } from '../src/entities.ts';
 import { createFrontend, MAX_BODY_BYTES } from '../src/frontend/http.ts';
 import { LiveLog } from '../src/liveLog.ts';
 
@@ -404,6 +404,24 @@ describe('the shop frontend over HTTP', () => {
       const answer = await call({ method: 'GET', url: '/api/orders/o-7' });
       expect(answer.status).toBe(200);
       expect(answer.json).toEqual({ orderId: 'o-7', order, bill: null });
+    });
+
+    it("marketing's counts: by first filling; none in a shop without marketing", async () => {
+      expect((await call({ method: 'GET', url: '/api/marketing' })).json).toEqual({
+        firstFillings: {},
+      });
+      const marketing = new MemoryDocumentStore<FirstItems>();
+      await marketing.save('marketing', 'first-items', { counts: { Meat: 2, Strawberry: 1 } }, 0);
+      const withMarketing = createFrontend({
+        frontend,
+        orders: new Entities(orderStore, 'orders'),
+        bills: new Entities(new MemoryDocumentStore<Bill>(), 'bills'),
+        marketing: new Entities(marketing, 'marketing'),
+        log: new LiveLog(),
+      });
+      const answer = await withMarketing.inject({ method: 'GET', url: '/api/marketing' });
+      expect(answer.json()).toEqual({ firstFillings: { Meat: 2, Strawberry: 1 } });
+      await withMarketing.close();
     });
 
     it('the fillings: all five, with their prices', async () => {

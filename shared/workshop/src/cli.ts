@@ -4,11 +4,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { loadShopCode, runShop } from '@pierogi/shop';
 import { checkFileOf, runCheck } from './checkRunner.ts';
-import { errors } from './errors.ts';
 import { type ExerciseInfo, findExercise, listExercises, ROOT, UsageError } from './exercises.ts';
-import { discoverServers, ServersUnavailableError } from './servers/index.ts';
+
+// The shop, the library and server discovery are loaded by the commands that need them, so that
+// `pnpm exercises`, `pnpm check` and `pnpm diff` answer at once.
 
 const [command, ...rest] = process.argv.slice(2);
 const flags = new Set(rest.filter((a) => a.startsWith('--')));
@@ -34,7 +34,7 @@ async function main(): Promise<number> {
     case 'reset':
       return reset(findExercise(positional[0]));
     case 'errors':
-      return errors(rest);
+      return (await import('./errors.ts')).errors(rest);
     default:
       throw new UsageError(
         `unknown command ${command ?? '(none)'}: use exercises, exercise NN, solution NN, start, check NN, diff NN, reset NN or errors`,
@@ -54,6 +54,8 @@ function exercises(): number {
 }
 
 async function run(exercise: ExerciseInfo, which: 'exercise' | 'solution'): Promise<number> {
+  const { discoverServers } = await import('./servers/index.ts');
+  const { loadShopCode, runShop } = await import('@pierogi/shop');
   const servers = await discoverServers();
   const code = await loadShopCode(path.join(ROOT, exercise[which]));
   const port = Number(process.env.PORT ?? 3000);
@@ -131,7 +133,8 @@ function reset(exercise: ExerciseInfo): number {
 
 main().then(
   (code) => process.exit(code),
-  (error: unknown) => {
+  async (error: unknown) => {
+    const { ServersUnavailableError } = await import('./servers/index.ts');
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       console.error(
         `port ${process.env.PORT ?? 3000} is in use (another shop still running?): stop it, or pick another, e.g. PORT=3001 pnpm ${command} ${positional.join(' ')}`.trim(),

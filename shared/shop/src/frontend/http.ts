@@ -21,7 +21,13 @@ import {
   RemoveItem,
   SubmitOrder,
 } from '../contracts.ts';
-import type { Bill, Entities, Order } from '../entities.ts';
+import {
+  type Bill,
+  type Entities,
+  FIRST_ITEMS_ID,
+  type FirstItems,
+  type Order,
+} from '../entities.ts';
 import type { LiveLog } from '../liveLog.ts';
 import { type Accepted, accepted as acceptedAs, type CustomerIntents } from '../shopCode.ts';
 import type { ShopStep } from '../steps.ts';
@@ -85,6 +91,8 @@ export interface FrontendOptions {
   readonly handled?: (commandType: string) => boolean;
   readonly orders: Entities<Order>;
   readonly bills: Entities<Bill>;
+  /** Marketing's counts, for the page (none: the route answers with no counts). */
+  readonly marketing?: Entities<FirstItems>;
   readonly log: LiveLog;
   /** The shop's chaos monkey, for the page's chaos panel (no panel without it). */
   readonly chaos?: Chaos<ShopStep>;
@@ -324,6 +332,14 @@ export function createFrontend(options: FrontendOptions): FastifyInstance {
     const { orderId } = parse(OrderParams, request.params, 'in the URL');
     const [order, bill] = await Promise.all([orders.load(orderId), bills.load(orderId)]);
     return { orderId, order: order.value ?? null, bill: bill.value ?? null };
+  });
+
+  app.get('/api/marketing', async () => {
+    const { value } = options.marketing
+      ? await options.marketing.load(FIRST_ITEMS_ID)
+      : { value: undefined };
+    // How many orders started with each filling (what exercises 11–14 are decided on).
+    return { firstFillings: value?.counts ?? {} };
   });
 
   // A live-log stream stays open as long as its page does: end them all when the shop stops, or
