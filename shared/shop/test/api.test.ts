@@ -135,6 +135,22 @@ describe('frontend API: chaos panel and 409', () => {
       expect(listed.json.steps).toContain('dispatch');
     });
 
+    it('every kind the library has: a timeout and a crash at a store, a lost message', async () => {
+      const { call, chaos } = await api();
+      for (const rule of [
+        { kind: 'timeout', store: 'bills', delayMs: 20 },
+        { kind: 'crash', store: 'commit' },
+        { kind: 'drop-then-redeliver', messageType: 'AddItem' },
+      ]) {
+        expect((await call('POST', '/api/chaos', rule)).status).toBe(201);
+      }
+      expect(chaos.rules().map((r) => r.rule)).toEqual([
+        { kind: 'timeout', rate: 1, delayMs: 20, step: 'bills.save' },
+        { kind: 'crash', rate: 1, step: 'commit' },
+        { kind: 'drop-then-redeliver', rate: 1, messageType: 'AddItem' },
+      ]);
+    });
+
     it('heals one rule, or every rule', async () => {
       const { call } = await api();
       const first = await call('POST', '/api/chaos', { kind: 'duplicate' });
@@ -149,7 +165,10 @@ describe('frontend API: chaos panel and 409', () => {
     });
 
     it.each([
-      [{ kind: 'explode' }, /kind must be one of duplicate, delay, fail-publish, fail-commit/],
+      [
+        { kind: 'explode' },
+        /kind must be one of duplicate, delay, fail-publish, fail-commit, timeout, crash, drop-then-redeliver/,
+      ],
       [{ kind: 'duplicate', rate: 2 }, /rate must be at most 1/],
       [{ kind: 'duplicate', messageType: 'Pizza' }, /messageType must be one of/],
       [{ kind: 'duplicate', filling: 'Pizza' }, /unknown filling "Pizza"/],

@@ -11,23 +11,38 @@ import { SHOP_STEPS, type ShopStep } from '../steps.ts';
 const STORES = ['orders', 'bills', 'marketing', 'commit'] as const;
 
 /**
+ * Every kind of chaos the library has. `crash` here throws at the step (the process lives on: a
+ * real SIGKILL is the system test's); `timeout` lets the step happen, then fails its caller.
+ */
+const PANEL_KINDS = [
+  'duplicate',
+  'delay',
+  'fail-publish',
+  'fail-commit',
+  'timeout',
+  'crash',
+  'drop-then-redeliver',
+] as const;
+
+/** The kinds that strike at a step: the store named (or `step`). */
+const AT_A_STEP: readonly string[] = ['fail-commit', 'timeout', 'crash'];
+
+/**
  * What the page's chaos panel can switch on: the failures a facilitator shows live. A commit
  * fails at the store of the endpoint that owns the data (orders, billing or marketing).
  */
 export const PanelRule = z
   .object({
-    kind: z.enum(['duplicate', 'delay', 'fail-publish', 'fail-commit'], {
-      error: 'kind must be one of duplicate, delay, fail-publish, fail-commit',
-    }),
+    kind: z.enum(PANEL_KINDS, { error: `kind must be one of ${PANEL_KINDS.join(', ')}` }),
     messageType: z
       .enum(MESSAGE_TYPES, { error: `messageType must be one of ${MESSAGE_TYPES.join(', ')}` })
       .optional(),
     filling: FillingSchema.optional(),
-    /** For fail-commit: whose store fails. */
+    /** For fail-commit, timeout and crash: whose store (or `commit`, a whole message's). */
     store: z.enum(STORES, { error: `store must be one of ${STORES.join(', ')}` }).default('orders'),
     /**
-     * For fail-commit and delay: the exact step instead (any step of the shop, `orders.save`,
-     * `dispatch`, `mark-inbox`…); for fail-commit it takes the place of `store`.
+     * For fail-commit, timeout, crash and delay: the exact step instead (any step of the shop,
+     * `orders.save`, `dispatch`, `mark-inbox`…); it takes the place of `store`.
      */
     step: z
       .string()
@@ -50,8 +65,8 @@ function toChaosRule(panel: z.output<typeof PanelRule>): ChaosRule<ShopStep> {
     rate: panel.rate,
     ...(panel.messageType ? { messageType: panel.messageType } : {}),
     ...(panel.filling ? { field: { path: 'filling', equals: panel.filling } } : {}),
-    ...(panel.kind === 'delay' ? { delayMs: panel.delayMs } : {}),
-    ...(panel.kind === 'fail-commit'
+    ...(panel.kind === 'delay' || panel.kind === 'timeout' ? { delayMs: panel.delayMs } : {}),
+    ...(AT_A_STEP.includes(panel.kind)
       ? { step: step ?? (panel.store === 'commit' ? 'commit' : `${panel.store}.save`) }
       : {}),
     ...(panel.kind === 'delay' && step ? { step } : {}),
@@ -66,6 +81,7 @@ export function chaosRoutes(
 ): void {
   app.get('/api/chaos', async () => ({
     seed: chaos.seed,
+    kinds: PANEL_KINDS,
     messageTypes: MESSAGE_TYPES,
     stores: STORES,
     steps: chaos.steps ?? SHOP_STEPS,
