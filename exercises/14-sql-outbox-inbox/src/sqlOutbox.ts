@@ -3,7 +3,7 @@ import type { ShopContext } from '@pierogi/shop';
 
 /**
  * Puts the endpoint on the library's SQL outbox + inbox (`SqlOutboxInbox`, in
- * shared/src/outbox/sqlOutboxInbox.ts). Each message is handled in one Postgres transaction:
+ * shared/src/strategies/sqlOutboxInbox.ts). Each message is handled in one Postgres transaction:
  * its inbox row first (a message whose row exists is dropped before the handler), then the
  * handler's writes, then a row per message the handler sends. The messages leave after the
  * commit and their rows are deleted.

@@ -24,6 +24,17 @@ export class UnitOfWork {
 
   constructor(readonly message: Envelope) {}
 
+  /**
+   * Forgets what one run of the handler left (its entity, what it captured, a duplicate mark):
+   * for a strategy that starts the message over within this attempt, after a lost race. The
+   * transaction, which the strategy holds, stays.
+   */
+  restart(): void {
+    this.entity = undefined;
+    this.captured = undefined;
+    this.dropped = undefined;
+  }
+
   /** The SQL transaction of this message, or an error that says why there is none. */
   sql(): pg.PoolClient {
     if (!this.transaction) {

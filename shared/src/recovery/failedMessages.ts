@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { ReceivedMessage, Receiver, Transport } from '../bus/transport.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import { WIRE } from '../messages/envelope.ts';
+import { checkOut } from '../store/pool.ts';
 
 /** A message that gave up (or was refused) and waits for a person: what failed, where, and why. */
 export interface FailedMessage {
@@ -68,6 +69,8 @@ export class FailedMessages {
   private readonly log: Logger;
   private receiver: Receiver | undefined;
   private inFlight = 0;
+  /** Failures in a row to keep a message (the database away): each waits longer, up to 5 s. */
+  private keepFailures = 0;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -90,9 +93,10 @@ export class FailedMessages {
         type text,
         headers jsonb not null,
         body text not null,
-        failed_at timestamptz not null,
-        unique (message_id, failed_at)
-      )`);
+        failed_at timestamptz not null
+      );
+      create unique index if not exists ${this.table}_once
+        on ${this.table} (coalesce(message_id, ''), failed_at)`);
   }
 
   /** Takes failed messages off the error queue into the table as they come, until `stop()`. */
@@ -102,7 +106,17 @@ export class FailedMessages {
       this.inFlight++;
       try {
         await this.keep(raw);
+        this.keepFailures = 0;
         return { kind: 'ack' };
+      } catch (error) {
+        // Not kept, not acked: it goes back to the queue. Wait first, or a database that is away
+        // makes this a loop as fast as the broker can hand the same message back.
+        const waitMs = Math.min(200 * 2 ** this.keepFailures++, 5_000);
+        if (this.keepFailures === 1) {
+          this.log.warn({ err: error }, 'could not keep a failed message; it stays in the queue');
+        }
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+        throw error;
       } finally {
         this.inFlight--;
       }
@@ -165,33 +179,59 @@ export class FailedMessages {
    * False when there is no such message here.
    */
   async retry(id: string): Promise<boolean> {
-    const failed = await this.get(id);
-    if (!failed) return false;
-    if (!failed.endpoint) {
-      throw new Error(
-        `failed message ${id} does not say which endpoint it failed at: it cannot be sent back`,
+    if (!/^\d{1,18}$/.test(id)) return false;
+    // The row is locked while its message is sent and deleted only then, in one transaction: a
+    // second retry (or a delete) of the same one waits, then finds it gone; a failed send leaves
+    // it here; a crash before the commit sends it again later (the endpoint drops the copy).
+    const client = await checkOut(this.pool);
+    let broken: Error | undefined;
+    try {
+      await client.query('begin');
+      const { rows } = await client.query<Row>(
+        `select * from ${this.table} where id = $1 for update`,
+        [id],
       );
+      const row = rows[0];
+      if (!row) {
+        await client.query('rollback');
+        return false;
+      }
+      const failed = this.toFailedMessage(row);
+      if (!failed.endpoint) {
+        throw new Error(
+          `failed message ${id} does not say which endpoint it failed at: it cannot be sent back`,
+        );
+      }
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(failed.headers)) {
+        if (!FAILURE_HEADERS.includes(name)) headers[name] = value;
+      }
+      headers[WIRE.retriesFromErrorQueue] = String(failed.retries + 1);
+      await this.transport.dispatch({
+        message: {
+          messageId: failed.messageId,
+          type: failed.type,
+          headers,
+          body: Buffer.from(failed.body, 'utf8'),
+        },
+        destination: { kind: 'send', endpoint: failed.endpoint },
+      });
+      await client.query(`delete from ${this.table} where id = $1`, [id]);
+      await client.query('commit');
+      this.log.info(
+        { id, messageId: failed.messageId, endpoint: failed.endpoint },
+        `sent ${failed.type} back to ${failed.endpoint}`,
+      );
+      return true;
+    } catch (error) {
+      broken = await client.query('rollback').then(
+        () => undefined,
+        (failure: unknown) => (failure instanceof Error ? failure : new Error(String(failure))),
+      );
+      throw error;
+    } finally {
+      client.release(broken);
     }
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(failed.headers)) {
-      if (!FAILURE_HEADERS.includes(name)) headers[name] = value;
-    }
-    headers[WIRE.retriesFromErrorQueue] = String(failed.retries + 1);
-    await this.transport.dispatch({
-      message: {
-        messageId: failed.messageId,
-        type: failed.type,
-        headers,
-        body: Buffer.from(failed.body, 'utf8'),
-      },
-      destination: { kind: 'send', endpoint: failed.endpoint },
-    });
-    await this.pool.query(`delete from ${this.table} where id = $1`, [id]);
-    this.log.info(
-      { id, messageId: failed.messageId, endpoint: failed.endpoint },
-      `sent ${failed.type} back to ${failed.endpoint}`,
-    );
-    return true;
   }
 
   /** Sends every failed message back, oldest first; returns how many went. */
@@ -217,7 +257,7 @@ export class FailedMessages {
     // The same failure delivered twice (acked late, after a crash) is kept once.
     await this.pool.query(
       `insert into ${this.table} (message_id, type, headers, body, failed_at)
-       values ($1, $2, $3, $4, $5) on conflict (message_id, failed_at) do nothing`,
+       values ($1, $2, $3, $4, $5) on conflict do nothing`,
       [raw.messageId ?? null, raw.type ?? null, raw.headers, raw.body.toString('utf8'), at],
     );
     this.log.warn(

@@ -79,15 +79,20 @@ export class PgDocumentStore<T> implements DocumentStore<T> {
   async batch(partition: string, writes: readonly DocumentWrite<T>[]): Promise<void> {
     if (this.transaction) return this.batchWithin(this.transaction, partition, writes);
     const client = await checkOut(this.db);
+    let broken: Error | undefined;
     try {
       await client.query('begin');
       for (const w of writes) await this.write(client, partition, w);
       await client.query('commit');
     } catch (error) {
-      await client.query('rollback').catch(() => {});
+      // A connection that cannot even roll back is closed, not handed to the next caller.
+      broken = await client.query('rollback').then(
+        () => undefined,
+        (failure: unknown) => (failure instanceof Error ? failure : new Error(String(failure))),
+      );
       throw error;
     } finally {
-      client.release();
+      client.release(broken);
     }
   }
 

@@ -28,12 +28,16 @@ export function survivePoolErrors(pool: pg.Pool, logger?: Logger): pg.Pool {
   });
   pool.on('connect', (client) => {
     client.on('error', (error) => {
-      if (reported.has(client)) return; // idle: the pool said so already
-      reported.add(client);
-      log.warn(
-        { err: error },
-        `a database connection in use failed (${error.message}); what it was doing fails and is retried`,
-      );
+      // An idle connection's death reaches the pool's listener too, which may run after this
+      // one: decide once both have run.
+      queueMicrotask(() => {
+        if (reported.has(client)) return; // idle: the pool said so already
+        reported.add(client);
+        log.warn(
+          { err: error },
+          `a database connection in use failed (${error.message}); what it was doing fails and is retried`,
+        );
+      });
     });
   });
   return pool;

@@ -10,7 +10,8 @@ export const DOCUMENT_OUTBOX_STEPS = [...DOCUMENT_STEPS, 'mark-dispatched'] as c
 export type DocumentOutboxStep = (typeof DOCUMENT_OUTBOX_STEPS)[number];
 
 /**
- * The generic outbox in the entity's document. `doc.outbox[incoming id]` is
+ * The generic outbox in the entity's document (`meta.outbox`: the strategy's data, kept beside the
+ * state in the document). `meta.outbox[incoming id]` is
  *   absent  — the message was not processed;
  *   a list  — it was processed, its messages are not all out yet;
  *   null    — it was processed and its messages are out.

@@ -9,7 +9,8 @@ import { ConcurrencyError, type DocumentStore } from '../store/documentStore.ts'
 /**
  * The one field of a stored document that holds what a strategy keeps to deduplicate (processed
  * ids, an outbox, a transaction id…). The rest of the document is the business state, as it is:
- * whoever reads an order reads an order, with or without a strategy beside it.
+ * whoever reads an order reads an order's fields, with or without a strategy beside them. The
+ * state must be an object with fields (not a list): the strategy's field goes beside them.
  */
 export const STRATEGY_FIELD = '$strategy';
 
@@ -43,7 +44,7 @@ export interface OutboxMetadata<E> {
 export const DOCUMENT_STEPS = ['load', 'commit', 'dispatch'] as const;
 export type DocumentStep = (typeof DOCUMENT_STEPS)[number];
 
-export interface DocumentStrategyOptions<S extends object> {
+export interface DocumentStrategyOptions<S extends object, Step extends string = string> {
   /**
    * Where the entities are. A function gets the store as one message's unit of work sees it: its
    * steps then know the message (chaos rules can pick it by type or body); it is called with
@@ -54,8 +55,11 @@ export interface DocumentStrategyOptions<S extends object> {
   readonly locate: (message: Envelope) => { partition: string; id: string };
   /** The state of an entity that has no document yet. */
   readonly initial: (message: Envelope) => S;
-  /** Every step that touches shared state runs through it (chaos, the interleaving explorer). */
-  readonly steps?: StepHook;
+  /**
+   * Every step that touches shared state runs through it (chaos, the interleaving explorer). It
+   * must know the strategy's step names (`Step`): a hook for other names is a type error.
+   */
+  readonly steps?: StepHook<Step>;
   /** A conflicting write starts the delivery over, at most this many times. Default 20. */
   readonly maxConflicts?: number;
 }
@@ -90,11 +94,11 @@ export abstract class DocumentStrategy<
   M extends object,
   Step extends string = DocumentStep,
 > {
-  protected readonly steps: StepHook;
+  protected readonly steps: StepHook<Step | DocumentStep>;
   private dispatcher: ((operations: readonly OutgoingOperation[]) => Promise<void>) | undefined;
   private installedOn: Endpoint | undefined;
 
-  constructor(protected readonly options: DocumentStrategyOptions<S>) {
+  constructor(protected readonly options: DocumentStrategyOptions<S, Step | DocumentStep>) {
     this.steps = options.steps ?? PLAIN_STEPS;
   }
 
@@ -125,6 +129,7 @@ export abstract class DocumentStrategy<
   async handle(delivery: Delivery, next: () => Promise<void>): Promise<void> {
     const maxConflicts = this.options.maxConflicts ?? 20;
     for (let conflicts = 0; ; conflicts++) {
+      if (conflicts > 0) delivery.work.restart(); // the lost run's leftovers do not carry over
       try {
         return await this.process(delivery, next);
       } catch (error) {
@@ -181,6 +186,17 @@ export abstract class DocumentStrategy<
     loaded: Loaded<S, M>,
     doc: EntityDocument<S, M>,
   ): Promise<Loaded<S, M>> {
+    const state: unknown = doc.state;
+    if (typeof state !== 'object' || state === null || Array.isArray(state)) {
+      throw new TypeError(
+        `the state of ${loaded.partition}/${loaded.id} must be an object with fields: the strategy keeps its data in a field beside them (wrap a list in an object, e.g. { items: [...] })`,
+      );
+    }
+    if (Object.hasOwn(state, STRATEGY_FIELD)) {
+      throw new TypeError(
+        `the state of ${loaded.partition}/${loaded.id} has a field ${STRATEGY_FIELD} of its own: that name belongs to the strategy`,
+      );
+    }
     const stored = (
       Object.keys(doc.meta).length === 0
         ? { ...doc.state }

@@ -5,15 +5,16 @@ import { deterministicIds } from './deterministicIds.ts';
 import {
   type Delivery,
   DOCUMENT_STEPS,
+  type DocumentStep,
   DocumentStrategy,
   type DocumentStrategyOptions,
 } from './documentStrategy.ts';
 
 /**
  * Identity-based deduplication: the entity's document lists the ids of the messages applied to
- * it.
+ * it (`meta.processed`: the strategy's data, kept beside the state in the document).
  *
- *   if id ∉ doc.processed { apply; doc.processed += id; store (optimistic concurrency) }
+ *   if id ∉ meta.processed { apply; meta.processed += id; store (optimistic concurrency) }
  *   publish what the handler sent — always
  *
  * - The id is stored with the change, in one write: a crash cannot apply a change and forget
@@ -44,7 +45,9 @@ export class IdentityBased<S extends object> extends DocumentStrategy<S, Identit
 
   protected override readonly outgoing: OutgoingMiddleware;
 
-  constructor(options: DocumentStrategyOptions<S> & { readonly deterministicIds?: boolean }) {
+  constructor(
+    options: DocumentStrategyOptions<S, DocumentStep> & { readonly deterministicIds?: boolean },
+  ) {
     super(options);
     const assignIds = deterministicIds();
     this.outgoing =

@@ -13,11 +13,12 @@ import {
 
 /**
  * The outbox outside the document (documents have size limits; outgoing messages can be large),
- * tied to it by a single field: `doc.txId` names a record in the outbox store that holds the
- * messages and the id of the incoming message that produced them (its owner).
+ * tied to it by a single field: `meta.txId` (the strategy's data in the document) names a record
+ * in the outbox store that holds the messages and the id of the incoming message that produced
+ * them (its owner).
  *
  *   load the entity
- *   if doc.txId is set, finish that transaction first:
+ *   if meta.txId is set, finish that transaction first:
  *     dispatch its messages; mark its OWNER's id in the inbox; delete the record; clear txId
  *   if the inbox has this message's id: a duplicate; done
  *   run the handler
@@ -64,7 +65,7 @@ export class OutOfDocumentOutbox<S extends object> extends DocumentStrategy<
   private readonly inbox: InboxStore;
 
   constructor(
-    options: DocumentStrategyOptions<S> & {
+    options: DocumentStrategyOptions<S, OutOfDocumentStep> & {
       readonly outbox: OutboxStore<OutgoingOperation>;
       readonly inbox: InboxStore;
     },
@@ -95,7 +96,7 @@ export class OutOfDocumentOutbox<S extends object> extends DocumentStrategy<
     await this.finish(delivery, loaded);
   }
 
-  /** Completes the transaction `loaded.doc.txId` names, whichever message it belongs to. */
+  /** Completes the transaction `meta.txId` names, whichever message it belongs to. */
   private async finish(
     delivery: Delivery,
     loaded: Loaded<S, TransactionMetadata>,

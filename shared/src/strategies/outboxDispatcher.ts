@@ -17,8 +17,12 @@ export interface OutboxDispatcherOptions {
  * FOR UPDATE SKIP LOCKED, so none waits for another and no row is sent by two at once.
  */
 export class OutboxDispatcher {
-  private listener: pg.PoolClient | undefined;
+  /** The connection that LISTENs, and how to let go of it. */
+  private listening: { client: pg.PoolClient; detach: () => void } | undefined;
+  /** A LISTEN connection being opened (stop waits for it). */
+  private opening: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** The one pending attempt to listen again, if any. */
   private relisten: NodeJS.Timeout | undefined;
   private stopped = false;
   private running: Promise<void> = Promise.resolve();
@@ -47,57 +51,92 @@ export class OutboxDispatcher {
     clearInterval(this.timer);
     this.timer = undefined;
     clearTimeout(this.relisten);
+    this.relisten = undefined;
+    await this.opening?.catch(() => {});
     await this.running;
-    const listener = this.listener;
-    this.listener = undefined;
-    if (listener) {
-      await listener.query(`unlisten ${NOTIFY_CHANNEL}`).catch(() => {});
-      listener.release();
+    const listening = this.listening;
+    this.listening = undefined;
+    if (listening) {
+      await listening.client.query(`unlisten ${NOTIFY_CHANNEL}`).catch(() => {});
+      listening.detach();
+      listening.client.release();
     }
   }
 
   /**
-   * Holds a connection that LISTENs for NOTIFYs. If the database kills it, the dispatcher opens
-   * another, backing off up to 5 s; polling goes on meanwhile, so nothing waits longer than a poll.
+   * Opens a connection that LISTENs for NOTIFYs. If the database kills it, the dispatcher lets
+   * it go and opens another, backing off up to 5 s; polling goes on meanwhile, so nothing waits
+   * longer than a poll.
    */
-  private async listen(): Promise<void> {
+  private listen(): Promise<void> {
+    const opening = this.open().finally(() => {
+      if (this.opening === opening) this.opening = undefined;
+    });
+    this.opening = opening;
+    return opening;
+  }
+
+  private async open(): Promise<void> {
     const client = await this.pool.connect();
-    let lost = false;
-    const onLost = (error: Error) => {
-      if (lost) return;
-      lost = true;
-      if (this.listener === client) this.listener = undefined;
-      client.release(error); // a dead connection leaves the pool
-      if (this.stopped) return;
-      this.log.warn(
-        { err: error },
-        'lost the connection that listens for outbox notifications; polling covers the gap while it reconnects',
-      );
-      this.listenAgain(1);
-    };
-    client.on('error', onLost);
-    client.on('notification', (n) => {
+    const onNotification = (n: pg.Notification) => {
       const outbox = n.payload ? this.outboxes[n.payload] : undefined;
       if (outbox) this.schedule(outbox, 0);
-    });
+    };
+    const onError = (error: Error) => this.lost(client, error);
+    const ignore = () => {};
+    let detached = false;
+    const detach = () => {
+      if (detached) return;
+      detached = true;
+      client.off('notification', onNotification);
+      client.off('error', onError);
+      // A connection back in the pool may still report its death: heard, and left to the pool.
+      client.on('error', ignore);
+    };
+    client.on('notification', onNotification);
+    client.on('error', onError);
     try {
       await client.query(`listen ${NOTIFY_CHANNEL}`);
     } catch (error) {
-      onLost(error instanceof Error ? error : new Error(String(error)));
+      detach();
+      client.release(error instanceof Error ? error : new Error(String(error)));
       throw error;
     }
-    this.listener = client;
+    if (this.stopped) {
+      detach();
+      client.release();
+      return;
+    }
+    this.listening = { client, detach };
   }
 
+  /** The LISTEN connection died: let it go (it leaves the pool), and listen again later. */
+  private lost(client: pg.PoolClient, error: Error): void {
+    const listening = this.listening;
+    if (listening?.client !== client) return; // not (or no longer) ours to release
+    this.listening = undefined;
+    listening.detach();
+    client.release(error);
+    if (this.stopped) return;
+    this.log.warn(
+      { err: error },
+      'lost the connection that listens for outbox notifications; polling covers the gap while it reconnects',
+    );
+    this.listenAgain(1);
+  }
+
+  /** One attempt at a time: a failure schedules the next, with a longer wait. */
   private listenAgain(attempt: number): void {
+    if (this.stopped || this.relisten) return;
     const delayMs = Math.min(100 * 2 ** attempt, 5_000);
     this.relisten = setTimeout(() => {
+      this.relisten = undefined;
       if (this.stopped) return;
       this.listen().then(
-        () => this.log.info('listening for outbox notifications again'),
         () => {
-          if (!this.stopped && !this.listener) this.listenAgain(attempt + 1);
+          if (this.listening) this.log.info('listening for outbox notifications again');
         },
+        () => this.listenAgain(attempt + 1),
       );
     }, delayMs);
   }

@@ -49,7 +49,9 @@ export class DocumentOutboxInbox<S extends object> extends OutboxStrategy<
 
   private readonly inbox: InboxStore;
 
-  constructor(options: DocumentStrategyOptions<S> & { readonly inbox: InboxStore }) {
+  constructor(
+    options: DocumentStrategyOptions<S, OutboxInboxStep> & { readonly inbox: InboxStore },
+  ) {
     super(options);
     this.inbox = options.inbox;
   }

@@ -30,7 +30,7 @@ export class SqlOutboxInbox {
   static readonly STEPS = ['commit', 'after-commit', 'dispatch'] as const;
 
   private endpoint: Endpoint | undefined;
-  private readonly steps: StepHook;
+  private readonly steps: StepHook<SqlOutboxInboxStep>;
   private readonly onDuplicate: ((context: IncomingContext) => void) | undefined;
   /** The inbox table: one rule for its rows and their cleanup, shared with `PgInboxStore`. */
   private readonly inbox: PgInboxStore;
@@ -39,7 +39,8 @@ export class SqlOutboxInbox {
     private readonly pool: pg.Pool,
     private readonly endpointName: string,
     options: {
-      steps?: StepHook;
+      /** Runs each step (`commit`, `after-commit`, `dispatch`): chaos, for one. */
+      steps?: StepHook<SqlOutboxInboxStep>;
       /** Told of each message the inbox drops (a log line, a metric). */
       onDuplicate?: (context: IncomingContext) => void;
     } = {},
@@ -105,7 +106,14 @@ export class SqlOutboxInbox {
               ],
             );
           }
-          await client.query('commit');
+          const { command } = await client.query('commit');
+          // A statement that failed inside the transaction aborts it, and COMMIT then rolls it
+          // back without an error: the handler must have caught and hidden a failure.
+          if (command !== 'COMMIT') {
+            throw new Error(
+              `the transaction of ${context.message.type} ${messageId} was rolled back, not committed: a statement in it failed (did the handler catch an error and go on?)`,
+            );
+          }
         });
         committed = true;
       }
@@ -125,13 +133,13 @@ export class SqlOutboxInbox {
       // Processed before; its messages may still be waiting if that attempt died after its
       // commit. Sent with a connection of its own, once this one is back in the pool: holding
       // two at a time, a burst of duplicates could take every connection and wait forever.
-      await this.dispatchPending(messageId);
+      await this.dispatchPending(messageId, context.message);
       return;
     }
     // After the commit, never before: a message must not leave for a change that may roll back.
     try {
       await this.steps.around('after-commit', context.message, () =>
-        this.dispatchCommitted(messageId, captured),
+        this.dispatchCommitted(context.message, captured),
       );
     } catch (error) {
       // The rows are committed; wake the background dispatcher so they do not wait for a retry.
@@ -149,14 +157,14 @@ export class SqlOutboxInbox {
    * ids, which downstream deduplicates; losing the sends is impossible, the rows are committed.
    */
   private async dispatchCommitted(
-    ownerMessageId: string,
+    message: { id: string; type: string; body: unknown },
     operations: OutgoingOperation[],
   ): Promise<void> {
     const endpoint = this.endpoint;
     if (!endpoint) throw new Error('call use(endpoint) before dispatching');
     if (operations.length === 0) return;
-    await this.steps.around('dispatch', { type: 'outbox' }, () => endpoint.dispatch(operations));
-    this.deleteSoon(ownerMessageId);
+    await this.steps.around('dispatch', message, () => endpoint.dispatch(operations));
+    this.deleteSoon(message.id);
   }
 
   private readonly dispatched: string[] = [];
@@ -213,8 +221,11 @@ export class SqlOutboxInbox {
    * transaction: the rows are locked while they are sent (a background dispatcher skips them)
    * and come back if sending fails.
    */
-  async dispatchPending(ownerMessageId: string): Promise<number> {
-    return this.dispatchRows('of one message', [ownerMessageId]);
+  async dispatchPending(
+    ownerMessageId: string,
+    message: StepTarget = { id: ownerMessageId },
+  ): Promise<number> {
+    return this.dispatchRows('of one message', [ownerMessageId], message);
   }
 
   /**
@@ -222,7 +233,7 @@ export class SqlOutboxInbox {
    * probably being sent right now), skipping rows another dispatcher holds.
    */
   async dispatchLeftovers(limit = 100, minAgeMs = 0): Promise<number> {
-    return this.dispatchRows('left over', [limit, minAgeMs]);
+    return this.dispatchRows('left over', [limit, minAgeMs], { type: 'outbox leftovers' });
   }
 
   /** Deletes inbox rows older than `retentionMs`, `batch` at a time; returns how many went. */
@@ -230,9 +241,14 @@ export class SqlOutboxInbox {
     return this.inbox.cleanup(retentionMs, batch);
   }
 
+  /**
+   * Takes rows and sends them, as the step `dispatch` of `target` (the message whose rows they
+   * are, when it is known). No rows: nothing is sent, and no step runs.
+   */
   private async dispatchRows(
     which: keyof typeof TAKE_ROWS,
     parameters: unknown[],
+    target: StepTarget,
   ): Promise<number> {
     const endpoint = this.endpoint;
     if (!endpoint) throw new Error('call use(endpoint) before dispatching');
@@ -245,7 +261,9 @@ export class SqlOutboxInbox {
         ...parameters,
       ]);
       const operations = rows.map((r) => r.operation);
-      await this.steps.around('dispatch', { type: 'outbox' }, () => endpoint.dispatch(operations));
+      if (operations.length > 0) {
+        await this.steps.around('dispatch', target, () => endpoint.dispatch(operations));
+      }
       await client.query('commit');
       return rows.length;
     } catch (error) {
@@ -256,6 +274,12 @@ export class SqlOutboxInbox {
     }
   }
 }
+
+/** The steps of SqlOutboxInbox a chaos rule can name. */
+export type SqlOutboxInboxStep = (typeof SqlOutboxInbox.STEPS)[number];
+
+/** What a chaos rule at a step can select by. */
+type StepTarget = Parameters<StepHook['around']>[1];
 
 /** The two ways rows are taken to be sent: `$1` is always the endpoint. */
 const TAKE_ROWS = {

@@ -89,7 +89,7 @@ export class TokenBased<S extends object> extends OutboxStrategy<S, TokenEntry, 
   private endpointName: string | undefined;
 
   constructor(
-    options: DocumentStrategyOptions<S> & {
+    options: DocumentStrategyOptions<S, TokenStep> & {
       readonly tokens: TokenStore;
       /**
        * Who receives each event type this endpoint publishes: each receiver gets a token of its

@@ -7,7 +7,7 @@ import {
   type ShopContext,
 } from '@pierogi/shop';
 
-/** A bill that can remember the events applied to it, as an order does (`Order.processed`). */
+/** A bill that can remember the events applied to it, as an order does (`processed`). */
 interface Bill extends ShopBill {
   processed?: string[];
 }

@@ -9,6 +9,7 @@ import {
   type FailedMessages,
   isTransientDatabaseError,
   SimulatedFailure,
+  STRATEGY_FIELD,
 } from '@pierogi/shared';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
@@ -331,7 +332,12 @@ export function createFrontend(options: FrontendOptions): FastifyInstance {
   app.get('/api/orders/:orderId', async (request) => {
     const { orderId } = parse(OrderParams, request.params, 'in the URL');
     const [order, bill] = await Promise.all([orders.load(orderId), bills.load(orderId)]);
-    return { orderId, order: order.value ?? null, bill: bill.value ?? null };
+    // The business state only: what a strategy keeps beside it is the shop's own business.
+    return {
+      orderId,
+      order: businessState(order.value) ?? null,
+      bill: businessState(bill.value) ?? null,
+    };
   });
 
   app.get('/api/marketing', async () => {
@@ -368,6 +374,13 @@ export function createFrontend(options: FrontendOptions): FastifyInstance {
   });
 
   return app;
+}
+
+/** A document without the field a library strategy keeps its data in. */
+function businessState<T extends object>(doc: T | undefined): T | undefined {
+  if (doc === undefined || !Object.hasOwn(doc, STRATEGY_FIELD)) return doc;
+  const { [STRATEGY_FIELD]: _strategy, ...state } = doc as T & Record<string, unknown>;
+  return state as T;
 }
 
 function errorName(status: number): string {
