@@ -118,4 +118,47 @@ describe('failed messages: the error queue, listed and sent back (Postgres)', ()
     expect(await failed.get('not-a-number')).toBeUndefined();
     expect(await failed.list()).toEqual([]);
   });
+
+  it('what Postgres cannot store as it came (NUL bytes, an impossible date) is kept anyway, and the queue goes on', async () => {
+    const { transport, failed } = await setup('rabbitmq');
+    await failed.start();
+    cleanups.push(() => failed.stop());
+    // A NUL in a header: refused at once as unreadable, never retried 'as if temporary'.
+    await transport.dispatch({
+      message: {
+        messageId: 'nul-header',
+        type: 'AddItem',
+        headers: { 'x-conversation-id': 'c\u0000' },
+        body: Buffer.from('{"orderId":"o-9","filling":"Meat"}'),
+      },
+      destination: { kind: 'send', endpoint: 'orders' },
+    });
+    // Garbage with NUL bytes and a date JavaScript takes and Postgres would not, straight into
+    // the error queue, with a normal failure behind them.
+    await transport.dispatch({
+      message: {
+        messageId: 'nul-body',
+        type: 'AddItem',
+        headers: { 'x-failed-at': '2026-02-30T00:00:00Z', 'x-source-endpoint': 'orders' },
+        body: Buffer.from([0xff, 0xfe, 0x00, 0x7b, 0x00, 0x01]),
+      },
+      destination: { kind: 'send', endpoint: 'error' },
+    });
+    await transport.dispatch({
+      message: {
+        messageId: 'behind',
+        type: 'AddItem',
+        headers: { 'x-failure-reason': 'handler-failed', 'x-source-endpoint': 'orders' },
+        body: Buffer.from('{"orderId":"o-9","filling":"Meat"}'),
+      },
+      destination: { kind: 'send', endpoint: 'error' },
+    });
+    await waitFor(async () => (await failed.count()) === 3, {
+      what: 'all three kept, none holding back the others',
+    });
+    const listed = await failed.list();
+    expect(listed.find((f) => f.messageId === 'nul-header')?.reason).toBe('invalid-headers');
+    expect(listed.find((f) => f.messageId === 'nul-body')?.body).toContain('\uFFFD');
+    expect(listed.find((f) => f.messageId === 'behind')?.reason).toBe('handler-failed');
+  });
 });

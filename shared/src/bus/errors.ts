@@ -4,7 +4,8 @@ export type PoisonReason =
   | 'missing-id'
   | 'missing-type'
   | 'unknown-type'
-  | 'invalid-body';
+  | 'invalid-body'
+  | 'invalid-headers';
 
 /** A message that no retry can help: it goes to the error queue at once. */
 export class PoisonMessageError extends Error {

@@ -40,6 +40,17 @@ export function parseReceived(
   if (!raw.type) {
     throw new PoisonMessageError('missing-type', 'the message has no type (AMQP property type)');
   }
+  // A NUL byte in an id or a header cannot be stored (Postgres refuses it in text and JSON):
+  // every attempt would fail the same way. No retry can fix it.
+  const withNul = [['id', raw.messageId], ...Object.entries(raw.headers)].find(([, value]) =>
+    value?.includes('\u0000'),
+  );
+  if (withNul) {
+    throw new PoisonMessageError(
+      'invalid-headers',
+      `the message's ${withNul[0] === 'id' ? 'id' : `header ${withNul[0]}`} holds a NUL character`,
+    );
+  }
   const messageType = handledTypes.get(raw.type);
   if (!messageType) {
     const known = [...handledTypes.keys()].join(', ') || 'none';

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { ReceivedMessage, Receiver, Transport } from '../bus/transport.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import { WIRE } from '../messages/envelope.ts';
-import { checkOut } from '../store/pool.ts';
+import { checkOut, isTransientDatabaseError } from '../store/pool.ts';
 
 /** A message that gave up (or was refused) and waits for a person: what failed, where, and why. */
 export interface FailedMessage {
@@ -251,15 +251,41 @@ export class FailedMessages {
   }
 
   private async keep(raw: ReceivedMessage): Promise<void> {
-    const failedAt = raw.headers[WIRE.failedAt];
-    const at =
-      failedAt && !Number.isNaN(Date.parse(failedAt)) ? failedAt : new Date().toISOString();
-    // The same failure delivered twice (acked late, after a crash) is kept once.
-    await this.pool.query(
-      `insert into ${this.table} (message_id, type, headers, body, failed_at)
-       values ($1, $2, $3, $4, $5) on conflict do nothing`,
-      [raw.messageId ?? null, raw.type ?? null, raw.headers, raw.body.toString('utf8'), at],
+    const failedAt = new Date(raw.headers[WIRE.failedAt] ?? Number.NaN);
+    const at = Number.isNaN(failedAt.getTime()) ? new Date() : failedAt;
+    const headers = Object.fromEntries(
+      Object.entries(raw.headers).map(([name, value]) => [printable(name), printable(value)]),
     );
+    const insert = (values: unknown[]) =>
+      // The same failure delivered twice (acked late, after a crash) is kept once.
+      this.pool.query(
+        `insert into ${this.table} (message_id, type, headers, body, failed_at)
+         values ($1, $2, $3, $4, $5) on conflict do nothing`,
+        values,
+      );
+    try {
+      await insert([
+        raw.messageId === undefined ? null : printable(raw.messageId),
+        raw.type === undefined ? null : printable(raw.type),
+        headers,
+        printable(raw.body.toString('utf8')),
+        at,
+      ]);
+    } catch (error) {
+      if (isTransientDatabaseError(error)) throw error; // the database away: try again later
+      // What the database cannot take as it came is kept as bytes, with why: a message at the
+      // head of the queue that can never be kept would hold back every one behind it.
+      await insert([
+        null,
+        raw.type === undefined ? null : printable(raw.type),
+        {
+          [WIRE.failureReason]: 'unreadable',
+          [WIRE.exceptionMessage]: `kept as base64: it could not be kept as it came (${(error as Error).message})`,
+        },
+        raw.body.toString('base64'),
+        at,
+      ]);
+    }
     this.log.warn(
       {
         messageId: raw.messageId,
@@ -293,4 +319,9 @@ export class FailedMessages {
       body: row.body,
     };
   }
+}
+
+/** Text Postgres can store: a NUL (which it refuses in text and JSON) becomes U+FFFD. */
+function printable(text: string): string {
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
 }
