@@ -279,6 +279,37 @@ describe('the shop frontend over HTTP', () => {
       await received.waitForCount(2, 'the AddItem and its retry');
     });
 
+    it('a retry of a change made before the order was submitted is answered as the first, not 409', async () => {
+      const key = { ...JSON_TYPE, 'idempotency-key': 'before-submit' };
+      expect((await postItem('{"filling":"Meat"}', '/api/orders/late/items', key)).status).toBe(
+        202,
+      );
+      await orderStore.save('orders', 'late', { id: 'late', lines: ['Meat'], submitted: true }, 0);
+      // The answer was lost; the client retries, after the order was submitted meanwhile.
+      expect((await postItem('{"filling":"Meat"}', '/api/orders/late/items', key)).status).toBe(
+        202,
+      );
+      // The same request with its URL escaped otherwise is the same request.
+      expect((await postItem('{"filling":"Meat"}', '/api/orders/%6Cate/items', key)).status).toBe(
+        202,
+      );
+      await received.waitForCount(3, 'the AddItem and its retries');
+    });
+
+    it('a body to remove an item: 400 naming the field', async () => {
+      const answer = await call({
+        method: 'DELETE',
+        url: '/api/orders/o-1/items/Meat',
+        headers: JSON_TYPE,
+        payload: '{"quantity":-5}',
+      });
+      expect(answer.status).toBe(400);
+      expect(answer.json.message).toMatch(
+        /unknown field "quantity": removing an item takes no body/,
+      );
+      await expectNothingElseSent();
+    });
+
     it('the database failing for now: 503 with Retry-After, and the request may be tried again', async () => {
       const dropped = Object.assign(
         new Error('terminating connection due to administrator command'),

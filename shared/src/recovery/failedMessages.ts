@@ -33,6 +33,11 @@ export interface FailedMessagesOptions {
   readonly logger?: Logger;
 }
 
+/** A failed message that cannot be sent back as it is (it does not say where it came from). */
+export class CannotSendBackError extends Error {
+  override name = 'CannotSendBackError';
+}
+
 /** The headers the error queue adds, and the retry counters: all dropped when sent back. */
 const FAILURE_HEADERS: readonly string[] = [
   WIRE.failureReason,
@@ -198,8 +203,8 @@ export class FailedMessages {
       }
       const failed = this.toFailedMessage(row);
       if (!failed.endpoint) {
-        throw new Error(
-          `failed message ${id} does not say which endpoint it failed at: it cannot be sent back`,
+        throw new CannotSendBackError(
+          `failed message ${id} does not say which endpoint it failed at: it cannot be sent back (delete it, or send it by hand)`,
         );
       }
       const headers: Record<string, string> = {};

@@ -1,4 +1,5 @@
 export {
+  CannotSendBackError,
   type FailedMessage,
   FailedMessages,
   type FailedMessagesOptions,

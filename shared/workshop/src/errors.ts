@@ -3,6 +3,7 @@
  * Messages that gave up wait there; this is how they come back.
  */
 import {
+  CannotSendBackError,
   createLogger,
   createPool,
   type FailedMessage,
@@ -116,7 +117,13 @@ export async function errors(args: readonly string[]): Promise<number> {
           console.log(`sent ${count} message(s) back`);
           return 0;
         }
-        if (!(await failed.retry(id as string))) return missing(id as string, where);
+        try {
+          if (!(await failed.retry(id as string))) return missing(id as string, where);
+        } catch (error) {
+          if (!(error instanceof CannotSendBackError)) throw error;
+          console.error(error.message);
+          return 1;
+        }
         console.log(`sent ${id} back`);
         return 0;
       }

@@ -1,4 +1,4 @@
-import type { FailedMessage, FailedMessages } from '@pierogi/shared';
+import { CannotSendBackError, type FailedMessage, type FailedMessages } from '@pierogi/shared';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 
@@ -47,7 +47,12 @@ export function errorsRoutes(
 
   app.post('/api/errors/:id/retry', async (request, reply) => {
     const { id } = parse(Id, request.params, 'in the URL');
-    if (!(await failed.retry(id))) return reply.status(404).send(notFound(id));
+    try {
+      if (!(await failed.retry(id))) return reply.status(404).send(notFound(id));
+    } catch (error) {
+      if (!(error instanceof CannotSendBackError)) throw error;
+      return reply.status(409).send({ error: 'not possible here', message: error.message });
+    }
     return reply.status(202).send({ retried: [id] });
   });
 

@@ -52,18 +52,19 @@ const ItemBody = z.strictObject(
         : 'the body must be a JSON object like {"filling": "Meat"}',
   },
 );
-/** Submitting takes no body; an empty object is fine, anything in it is refused by name. */
-const SubmitBody = z
-  .strictObject(
-    {},
-    {
-      error: (issue) =>
-        issue.code === 'unrecognized_keys'
-          ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}: submitting takes no body`
-          : 'submitting takes no body (or an empty JSON object)',
-    },
-  )
-  .optional();
+/** A request that takes no body: none or an empty object is fine, anything in it is refused by name. */
+const NoBody = (what: string) =>
+  z
+    .strictObject(
+      {},
+      {
+        error: (issue) =>
+          issue.code === 'unrecognized_keys'
+            ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}: ${what} takes no body`
+            : `${what} takes no body (or an empty JSON object)`,
+      },
+    )
+    .optional();
 const ItemParams = OrderParams.extend({ filling: FillingSchema });
 const RequestHeaders = z.object({
   'idempotency-key': z
@@ -265,26 +266,33 @@ export function createFrontend(options: FrontendOptions): FastifyInstance {
    * order, filling or verb) is refused: it would otherwise be taken for a retry of the first, or
    * applied as new.
    */
-  const requestIdOf = async (request: {
-    headers: Record<string, unknown>;
-    method: string;
-    url: string;
-    body?: unknown;
-  }) => {
+  const requestIdOf = async (
+    request: { headers: Record<string, unknown>; method: string },
+    /** The request as the API read it: its route, its parameters (decoded) and its body. */
+    what: { route: string; params: object; body?: object },
+  ): Promise<{ requestId?: string; retry: boolean }> => {
     const key = parse(RequestHeaders, request.headers, 'in the headers')['idempotency-key'];
-    if (key === undefined) return undefined;
-    const what = `${request.method} ${request.url.split('?')[0]} ${JSON.stringify(request.body ?? {})}`;
-    const { use, first } = await requests.use(key, what);
+    if (key === undefined) return { retry: false };
+    // Its path from the decoded parameters: the same request, however its URL was escaped.
+    const path = what.route.replace(/:(\w+)/g, (_match, name: string) =>
+      encodeURIComponent(String((what.params as Record<string, unknown>)[name])),
+    );
+    const described = `${request.method} ${path} ${JSON.stringify(what.body ?? {})}`;
+    const { use, first } = await requests.use(key, described);
     if (use === 'other') {
       throw new BadRequest(
         422,
         `idempotency-key ${key} was used for another request (${first}); send a new key with a new request`,
       );
     }
-    return key;
+    return { requestId: key, retry: use === 'retry' };
   };
-  /** A change to an order the customer has submitted is refused where the frontend can see it. */
-  const refuseIfSubmitted = async (orderId: string) => {
+  /**
+   * A change to an order the customer has submitted is refused where the frontend can see it —
+   * but not a retry of a request made before: it was accepted then, and is answered the same.
+   */
+  const refuseIfSubmitted = async (orderId: string, retry: boolean) => {
+    if (retry) return;
     const { value: order } = await orders.load(orderId);
     if (order?.submitted) {
       throw new BadRequest(409, `order ${orderId} is submitted: it takes no more changes`);
@@ -294,8 +302,12 @@ export function createFrontend(options: FrontendOptions): FastifyInstance {
   app.post('/api/orders/:orderId/items', async (request, reply) => {
     const { orderId } = parse(OrderParams, request.params, 'in the URL');
     const { filling } = parse(ItemBody, request.body, 'in the body');
-    const requestId = await requestIdOf(request);
-    await refuseIfSubmitted(orderId);
+    const { requestId, retry } = await requestIdOf(request, {
+      route: '/api/orders/:orderId/items',
+      params: { orderId },
+      body: { filling },
+    });
+    await refuseIfSubmitted(orderId, retry);
     return accepted(
       reply,
       await intents.addItem({ orderId, filling, ...(requestId ? { requestId } : {}) }),
@@ -311,8 +323,12 @@ export function createFrontend(options: FrontendOptions): FastifyInstance {
         'this shop cannot remove items yet: orders has no RemoveItem handler',
       );
     }
-    const requestId = await requestIdOf(request);
-    await refuseIfSubmitted(orderId);
+    parse(NoBody('removing an item'), request.body, 'in the body');
+    const { requestId, retry } = await requestIdOf(request, {
+      route: '/api/orders/:orderId/items/:filling',
+      params: { orderId, filling },
+    });
+    await refuseIfSubmitted(orderId, retry);
     return accepted(
       reply,
       await intents.removeItem({ orderId, filling, ...(requestId ? { requestId } : {}) }),
@@ -321,8 +337,11 @@ export function createFrontend(options: FrontendOptions): FastifyInstance {
 
   app.post('/api/orders/:orderId/submit', async (request, reply) => {
     const { orderId } = parse(OrderParams, request.params, 'in the URL');
-    parse(SubmitBody, request.body, 'in the body');
-    const requestId = await requestIdOf(request);
+    parse(NoBody('submitting'), request.body, 'in the body');
+    const { requestId } = await requestIdOf(request, {
+      route: '/api/orders/:orderId/submit',
+      params: { orderId },
+    });
     return accepted(
       reply,
       await intents.submitOrder({ orderId, ...(requestId ? { requestId } : {}) }),
