@@ -60,6 +60,13 @@ export async function billing(shop: ShopContext): Promise<void> {
   shop.handle(OrderSubmitted, async (message, context) => {
     const { orderId } = message.body;
     const { bill, version } = await billOf(shop, message);
+    if (bill.items !== message.body.items) {
+      // An item is still on its way (a retry, a delay, or in the error queue): the invoice waits
+      // for it, so that it is right once sent. This attempt fails, and the message comes again.
+      throw new Error(
+        `order ${orderId} has ${message.body.items} item(s) and its bill ${bill.items} so far: invoiced once the rest arrive`,
+      );
+    }
     bill.invoices = (bill.invoices ?? 0) + 1;
     context.log.info(`invoice ${bill.invoices} for order ${orderId}: ${bill.total / 100}`);
     await shop.bills.save(orderId, bill, version);

@@ -12,7 +12,10 @@ const REFERENCE = 'solutions/14-sql-outbox-inbox';
  * error queue with its reason, and changes nothing.
  */
 describe('the reference shop refuses what it cannot honour', () => {
-  const { shop: running } = useRunningShop('reference shop', REFERENCE);
+  const { shop: running } = useRunningShop('reference shop', REFERENCE, {
+    // Short retries: a message that keeps failing reaches the error queue in a moment.
+    recoverability: { immediateRetries: 1, delayedRetriesMs: [20, 50] },
+  });
 
   /** Waits until the error queue holds a message matching `match`, and returns it. */
   async function failedWith(match: (f: { type?: string; error: string }) => boolean) {
@@ -74,5 +77,37 @@ describe('the reference shop refuses what it cannot honour', () => {
     const refused = await failedWith((f) => f.error.includes('orderId must be'));
     expect(refused.type).toBe('AddItem');
     expect((await running().failed?.get(refused.id))?.reason).toBe('invalid-body');
+  });
+
+  it('an invoice waits for an item still on its way; sent back from the error queue, both end right', async () => {
+    const { frontend } = running().endpoints;
+    const rule = running().chaos.add({
+      kind: 'fail-commit',
+      step: 'bills.save',
+      field: { path: 'filling', equals: 'Strawberry' },
+    });
+    const added = await frontend.send(AddItem, { orderId: 'waits', filling: 'Meat' });
+    await running().tracer.waitUntilSettled(added.headers.conversationId);
+    await frontend.send(AddItem, { orderId: 'waits', filling: 'Strawberry' });
+    const stuck = await failedWith((f) => f.type === 'ItemAdded' && f.error.includes('bills.save'));
+    await frontend.send(SubmitOrder, { orderId: 'waits' });
+    // Billing has one item of two: the invoice is not made; OrderSubmitted gives up in turn.
+    const waiting = await failedWith((f) => f.type === 'OrderSubmitted');
+    expect(waiting.error).toBe(
+      'order waits has 2 item(s) and its bill 1 so far: invoiced once the rest arrive',
+    );
+    expect((await running().bills.load('waits')).value?.invoices).toBeUndefined();
+
+    running().chaos.remove(rule); // the fault is repaired; both are sent back, oldest first
+    expect(await running().failed?.retry(stuck.id)).toBe(true);
+    expect(await running().failed?.retry(waiting.id)).toBe(true);
+    await waitFor(async () => (await running().bills.load('waits')).value?.invoices === 1, {
+      what: 'the invoice, once the Strawberry is billed',
+    });
+    expect((await running().bills.load('waits')).value).toMatchObject({
+      total: 1_200 + 1_300,
+      items: 2,
+      invoices: 1,
+    });
   });
 });
