@@ -173,6 +173,12 @@ describe('frontend API: chaos panel and 409', () => {
       [{ kind: 'duplicate', messageType: 'Pizza' }, /messageType must be one of/],
       [{ kind: 'duplicate', filling: 'Pizza' }, /unknown filling "Pizza"/],
       [{ kind: 'duplicate', surprise: true }, /surprise/],
+      [
+        { kind: 'duplicate', store: 'bills' },
+        /store applies to fail-commit, timeout, crash, not to duplicate/,
+      ],
+      [{ kind: 'fail-commit', store: 'bills', step: 'commit' }, /give store or step, not both/],
+      [{ kind: 'fail-publish', step: 'dispatch' }, /step applies to .* not to fail-publish/],
     ])('a rule it cannot take: 400 saying why (%j)', async (rule, message) => {
       const { call, chaos } = await api();
       const answer = await call('POST', '/api/chaos', rule);

@@ -39,7 +39,7 @@ export const PanelRule = z
       .optional(),
     filling: FillingSchema.optional(),
     /** For fail-commit, timeout and crash: whose store (or `commit`, a whole message's). */
-    store: z.enum(STORES, { error: `store must be one of ${STORES.join(', ')}` }).default('orders'),
+    store: z.enum(STORES, { error: `store must be one of ${STORES.join(', ')}` }).optional(),
     /**
      * For fail-commit, timeout, crash and delay: the exact step instead (any step of the shop,
      * `orders.save`, `dispatch`, `mark-inbox`…); it takes the place of `store`.
@@ -55,7 +55,25 @@ export const PanelRule = z
     rate: z.number().gt(0, 'rate must be above 0').max(1, 'rate must be at most 1').default(1),
     delayMs: z.number().int().min(1).max(10_000).default(500),
   })
-  .strict();
+  .strict()
+  .superRefine((rule, context) => {
+    // A field the rule would not use is refused, rather than silently dropped.
+    if (rule.store !== undefined && !AT_A_STEP.includes(rule.kind)) {
+      context.addIssue({
+        code: 'custom',
+        message: `store applies to ${AT_A_STEP.join(', ')}, not to ${rule.kind}`,
+      });
+    }
+    if (rule.step !== undefined && rule.store !== undefined) {
+      context.addIssue({ code: 'custom', message: 'give store or step, not both' });
+    }
+    if (rule.step !== undefined && !AT_A_STEP.includes(rule.kind) && rule.kind !== 'delay') {
+      context.addIssue({
+        code: 'custom',
+        message: `step applies to ${AT_A_STEP.join(', ')} and delay, not to ${rule.kind}`,
+      });
+    }
+  });
 export type PanelRule = z.input<typeof PanelRule>;
 
 function toChaosRule(panel: z.output<typeof PanelRule>): ChaosRule<ShopStep> {
@@ -67,7 +85,7 @@ function toChaosRule(panel: z.output<typeof PanelRule>): ChaosRule<ShopStep> {
     ...(panel.filling ? { field: { path: 'filling', equals: panel.filling } } : {}),
     ...(panel.kind === 'delay' || panel.kind === 'timeout' ? { delayMs: panel.delayMs } : {}),
     ...(AT_A_STEP.includes(panel.kind)
-      ? { step: step ?? (panel.store === 'commit' ? 'commit' : `${panel.store}.save`) }
+      ? { step: step ?? (panel.store === 'commit' ? 'commit' : `${panel.store ?? 'orders'}.save`) }
       : {}),
     ...(panel.kind === 'delay' && step ? { step } : {}),
   };
