@@ -589,6 +589,21 @@ describe('the frontend over a real socket', () => {
       );
       await closed; // the test's own timeout (30 s) fails it if the server never cuts it off
       expect(answer).toMatch(/^HTTP\/1\.1 408/);
+      expect(answer).toContain(
+        '{"error":"request timeout","message":"the request took longer than 0.3 s to arrive"}',
+      );
+
+      // A request the HTTP parser refuses gets the API's shape and a reason, too.
+      const bad = connect(Number(new URL(address).port), '127.0.0.1');
+      let refused = '';
+      bad.on('data', (chunk) => {
+        refused += chunk.toString();
+      });
+      const badClosed = new Promise<void>((resolve) => bad.on('close', () => resolve()));
+      bad.write('FOO /api/fillings HTTP/1.1\r\nhost: x\r\n\r\n');
+      await badClosed;
+      expect(refused).toMatch(/^HTTP\/1\.1 400/);
+      expect(refused).toContain('the method is not one the shop knows: use GET, POST or DELETE');
     } finally {
       await slow.close();
       await transport.close();

@@ -184,6 +184,30 @@ export function createFrontend(options: FrontendOptions): FastifyInstance {
       ),
     // Fastify refuses a URL it cannot route (a broken %-escape, a part over 100 characters) before
     // any handler runs, in its own shape and quoting the whole URL back: refuse it like the rest.
+    // Requests Node's HTTP parser refuses (or that take too long to arrive) never reach a route:
+    // answer them in the API's shape too, saying what is wrong.
+    clientErrorHandler: (error: Error & { code?: string }, socket) => {
+      if (error.code === 'ECONNRESET' || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const timeout = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+      const status = timeout ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const body = JSON.stringify({
+        error: timeout ? 'request timeout' : 'bad request',
+        message: timeout
+          ? `the request took longer than ${requestMs / 1000} s to arrive`
+          : parserProblem(error.code),
+      });
+      const reason = timeout
+        ? 'Request Timeout'
+        : status === 431
+          ? 'Request Header Fields Too Large'
+          : 'Bad Request';
+      socket.end(
+        `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
+    },
     frameworkErrors: (error, _request, reply: FastifyReply) => {
       const status = error.statusCode ?? 400;
       return reply.status(status).send({ error: errorName(status), message: explain(error) });
@@ -393,6 +417,25 @@ export function createFrontend(options: FrontendOptions): FastifyInstance {
   });
 
   return app;
+}
+
+/** What Node's HTTP parser refused, said for a person. */
+function parserProblem(code: string | undefined): string {
+  switch (code) {
+    case 'HPE_INVALID_METHOD':
+      return 'the method is not one the shop knows: use GET, POST or DELETE';
+    case 'HPE_UNEXPECTED_CONTENT_LENGTH':
+    case 'HPE_INVALID_TRANSFER_ENCODING':
+      return 'the request gives its length twice (content-length and transfer-encoding, or two content-lengths): give it once';
+    case 'HPE_INVALID_CONTENT_LENGTH':
+      return 'content-length is not a number of bytes';
+    case 'HPE_INVALID_VERSION':
+      return 'the HTTP version is not one the shop speaks: use HTTP/1.1';
+    case 'HPE_HEADER_OVERFLOW':
+      return 'the headers are too large';
+    default:
+      return `the request is not valid HTTP (${code ?? 'unreadable'}): check the request line and the headers`;
+  }
 }
 
 /** A document without the field a library strategy keeps its data in. */
