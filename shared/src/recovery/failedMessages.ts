@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { ReceivedMessage, Receiver, Transport } from '../bus/transport.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import { WIRE } from '../messages/envelope.ts';
-import { checkOut, isTransientDatabaseError } from '../store/pool.ts';
+import { checkOut, isTransientDatabaseError, rollback } from '../store/pool.ts';
 
 /** A message that gave up (or was refused) and waits for a person: what failed, where, and why. */
 export interface FailedMessage {
@@ -229,10 +229,7 @@ export class FailedMessages {
       );
       return true;
     } catch (error) {
-      broken = await client.query('rollback').then(
-        () => undefined,
-        (failure: unknown) => (failure instanceof Error ? failure : new Error(String(failure))),
-      );
+      broken = await rollback(client);
       throw error;
     } finally {
       client.release(broken);

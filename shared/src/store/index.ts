@@ -23,5 +23,11 @@ export {
   PgOutboxStore,
 } from './outboxStore.ts';
 export { PgDocumentStore } from './pgDocumentStore.ts';
-export { checkOut, createPool, isTransientDatabaseError, survivePoolErrors } from './pool.ts';
+export {
+  checkOut,
+  createPool,
+  isTransientDatabaseError,
+  rollback,
+  survivePoolErrors,
+} from './pool.ts';
 export { MemoryTokenStore, PgTokenStore, type TokenStore } from './tokenStore.ts';

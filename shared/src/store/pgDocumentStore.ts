@@ -7,7 +7,7 @@ import {
   type DocumentWrite,
   type Versioned,
 } from './documentStore.ts';
-import { checkOut } from './pool.ts';
+import { checkOut, rollback } from './pool.ts';
 
 /**
  * The document store on Postgres: one JSONB row per (partition, id) with its version. A write
@@ -85,11 +85,7 @@ export class PgDocumentStore<T> implements DocumentStore<T> {
       for (const w of writes) await this.write(client, partition, w);
       await client.query('commit');
     } catch (error) {
-      // A connection that cannot even roll back is closed, not handed to the next caller.
-      broken = await client.query('rollback').then(
-        () => undefined,
-        (failure: unknown) => (failure instanceof Error ? failure : new Error(String(failure))),
-      );
+      broken = await rollback(client); // one that cannot even roll back is closed, not reused
       throw error;
     } finally {
       client.release(broken);

@@ -90,3 +90,16 @@ export async function checkOut(pool: pg.Pool): Promise<pg.PoolClient> {
   }
   return client;
 }
+
+/**
+ * Rolls back the transaction `client` has open. Returns the error if that failed too: the
+ * connection is then unusable, and `client.release(error)` closes it rather than handing it on.
+ */
+export async function rollback(client: pg.ClientBase): Promise<Error | undefined> {
+  try {
+    await client.query('rollback');
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}

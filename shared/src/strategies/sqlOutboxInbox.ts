@@ -4,7 +4,7 @@ import type { IncomingContext, OutgoingOperation } from '../bus/context.ts';
 import type { Endpoint } from '../bus/endpoint.ts';
 import { PLAIN_STEPS, type StepHook } from '../bus/steps.ts';
 import { PgInboxStore } from '../store/inboxStore.ts';
-import { checkOut } from '../store/pool.ts';
+import { checkOut, rollback } from '../store/pool.ts';
 
 /** Postgres NOTIFY channel on which an endpoint's name says it has rows waiting. */
 export const NOTIFY_CHANNEL = 'outbox_pending';
@@ -291,13 +291,3 @@ const TAKE_ROWS = {
       order by id limit $2 for update skip locked)
     returning operation`,
 } as const;
-
-/** Rolls back; the error if that failed too (the connection is then unusable). */
-async function rollback(client: pg.PoolClient): Promise<Error | undefined> {
-  try {
-    await client.query('rollback');
-    return undefined;
-  } catch (error) {
-    return error instanceof Error ? error : new Error(String(error));
-  }
-}

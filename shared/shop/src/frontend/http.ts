@@ -43,12 +43,17 @@ const PAGE = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
 export const MAX_BODY_BYTES = 16 * 1024;
 
 const OrderParams = z.object({ orderId: OrderId });
+/** `unknown field "a"`, `unknown fields "a", "b"`. */
+function unknownFields(keys: readonly string[]): string {
+  return `unknown field${keys.length > 1 ? 's' : ''} ${keys.map((k) => JSON.stringify(k)).join(', ')}`;
+}
+
 const ItemBody = z.strictObject(
   { filling: FillingSchema },
   {
     error: (issue) =>
       issue.code === 'unrecognized_keys'
-        ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}: the body takes only "filling" (one portion per request)`
+        ? `${unknownFields(issue.keys)}: the body takes only "filling" (one portion per request)`
         : 'the body must be a JSON object like {"filling": "Meat"}',
   },
 );
@@ -60,7 +65,7 @@ const NoBody = (what: string) =>
       {
         error: (issue) =>
           issue.code === 'unrecognized_keys'
-            ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}: ${what} takes no body`
+            ? `${unknownFields(issue.keys)}: ${what} takes no body`
             : `${what} takes no body (or an empty JSON object)`,
       },
     )
