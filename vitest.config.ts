@@ -1,11 +1,43 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * The store suites and the exercises' checks, run a second time on the embedded stand-ins
+ * (PGlite and the in-memory broker), as a laptop without servers runs them.
+ */
+const EMBEDDED_SUITES = [
+  'shared/test/documentStore.test.ts',
+  'shared/test/tokenStore.test.ts',
+  'shared/test/blobStore.test.ts',
+  'shared/test/tokenBased.test.ts',
+  'shared/test/outOfDocumentOutbox.test.ts',
+  'shared/test/outboxDispatcher.test.ts',
+  'shared/test/sqlOutboxInbox.proof.test.ts',
+  'shared/test/strategies.proof.test.ts',
+  'shared/workshop/test/exercises.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['shared/**/*.test.ts', 'solutions/**/*.test.ts'],
-    globalSetup: ['shared/workshop/src/servers/globalSetup.ts'],
     // Real servers answer in milliseconds; these bounds only stop a hang from lasting forever.
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'servers',
+          include: ['shared/**/*.test.ts', 'solutions/**/*.test.ts'],
+          globalSetup: ['shared/workshop/src/servers/globalSetup.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'embedded',
+          include: EMBEDDED_SUITES,
+          globalSetup: ['shared/workshop/src/servers/globalSetup.embedded.ts'],
+        },
+      },
+    ],
   },
 });

@@ -3,12 +3,12 @@ import { z } from 'zod';
 import { Endpoint, type Transport } from '../src/bus/index.ts';
 import { defineCommand } from '../src/messages/index.ts';
 import { FailedMessages } from '../src/recovery/index.ts';
-import { Recorder, useIsolation, waitFor } from '../src/testing/index.ts';
+import { describeOn, Recorder, useIsolation, waitFor } from '../src/testing/index.ts';
 import { MemoryTransport, RabbitMqTransport } from '../src/transports/index.ts';
 
 const AddItem = defineCommand('AddItem', z.object({ orderId: z.string(), filling: z.string() }));
 
-describe('failed messages: the error queue, listed and sent back (Postgres)', () => {
+describeOn('rabbitmq', 'failed messages: the error queue, listed and sent back (Postgres)', () => {
   const iso = useIsolation('failed messages');
   const cleanups: (() => Promise<unknown>)[] = [];
   afterEach(async () => {

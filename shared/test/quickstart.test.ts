@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { runCommand } from '../src/testing/index.ts';
+import { describeOn, runCommand } from '../src/testing/index.ts';
 
 const shared = fileURLToPath(new URL('..', import.meta.url));
 
-describe('the README quick start', () => {
+describeOn('rabbitmq', 'the README quick start', () => {
   afterAll(async () => {
     // The example declares its own names; remove them so the broker is left as found.
     const connection = await amqp.connect(inject('amqpUrl'));

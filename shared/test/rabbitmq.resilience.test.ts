@@ -5,6 +5,7 @@ import { BrokerUnavailableError, Endpoint, type Transport } from '../src/bus/ind
 import { defineCommand } from '../src/messages/index.ts';
 import {
   canForceCloseConnections,
+  describeOn,
   forceCloseConnections,
   gate,
   startTcpProxy,
@@ -18,7 +19,7 @@ const Job = defineCommand('Job', z.object({ n: z.number().int() }));
 const TOTAL = 1_000;
 const FAST = { immediateRetries: 1, delayedRetriesMs: [50] };
 
-describe('rabbitmq resilience', () => {
+describeOn('rabbitmq', 'rabbitmq resilience', () => {
   const iso = useIsolation('resilience');
   const cleanups: (() => Promise<unknown>)[] = [];
   afterEach(async () => {

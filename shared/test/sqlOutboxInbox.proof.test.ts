@@ -5,7 +5,7 @@ import { Chaos } from '../src/chaos/index.ts';
 import { defineCommand, defineEvent } from '../src/messages/index.ts';
 import { SqlOutboxInbox } from '../src/strategies/index.ts';
 import { useIsolation, waitFor } from '../src/testing/index.ts';
-import { RabbitMqTransport } from '../src/transports/index.ts';
+import { connectTransport } from '../src/transports/index.ts';
 
 const AddItem = defineCommand('AddItem', z.object({ orderId: z.string(), filling: z.string() }));
 const ItemAdded = defineEvent(
@@ -29,7 +29,7 @@ describe('proof: SQL outbox + inbox under chaos (RabbitMQ and Postgres)', () => 
       await pool.query(
         `create table ${table} (id serial primary key, message_id text not null, order_id text not null, filling text not null)`,
       );
-      const transport: Transport = await RabbitMqTransport.connect({
+      const transport: Transport = await connectTransport({
         url: iso().amqpUrl,
         prefix: `${iso().prefix}.${seed}.`,
         onDeclare: (name) => iso().track(name),

@@ -2,6 +2,7 @@ import {
   Chaos,
   type ChaosRule,
   ConversationTracer,
+  connectTransport,
   createLogger,
   createPool,
   Endpoint,
@@ -10,7 +11,6 @@ import {
   type Logger,
   maskUrl,
   PgDocumentStore,
-  RabbitMqTransport,
   type RecoverabilityPolicy,
   type UnitOfWork,
   untilAvailable,
@@ -139,7 +139,7 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
   const broker = await untilAvailable(
     `the broker at ${maskUrl(options.amqpUrl)}`,
     () =>
-      RabbitMqTransport.connect({
+      connectTransport({
         url: options.amqpUrl,
         prefix: options.prefix ?? 'shop.',
         // Names this shop's connection on the broker (an operator's, or a test's, way to find it).

@@ -1,4 +1,4 @@
-import { waitFor } from '@pierogi/shared/testing';
+import { describeOn, waitFor } from '@pierogi/shared/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AddItem } from '../src/contracts.ts';
@@ -9,7 +9,7 @@ import { useRunningShop } from './useRunningShop.ts';
  * administrator's pg_terminate_backend): each costs a retry, never the process. An unheard
  * 'error' event would end this test's process, and fail the run.
  */
-describe('the shop survives its database connections being killed', () => {
+describeOn('postgres', 'the shop survives its database connections being killed', () => {
   const { shop: running, iso } = useRunningShop('database faults', 'solutions/14-sql-outbox-inbox');
   let admin: pg.Client | undefined;
   beforeAll(async () => {

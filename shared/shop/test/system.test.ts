@@ -2,7 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type ChaosRule, WIRE } from '@pierogi/shared';
-import { closedPort, type Isolation, isolate, runCommand, waitFor } from '@pierogi/shared/testing';
+import {
+  closedPort,
+  describeOn,
+  type Isolation,
+  isolate,
+  runCommand,
+  waitFor,
+} from '@pierogi/shared/testing';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { listExercises, ROOT } from '../../workshop/src/exercises.ts';
@@ -99,7 +106,7 @@ function ruleName(rule: ChaosRule): string {
   return rule.step ? `${rule.kind} at ${rule.step}` : rule.kind;
 }
 
-describe('the reference shop as a system', () => {
+describeOn('rabbitmq', 'the reference shop as a system', () => {
   let iso: Isolation | undefined;
   let logDir = '';
   const processes = new Map<ShopPart, ShopProcess>();
@@ -330,7 +337,7 @@ describe('the reference shop as a system', () => {
   }, 300_000);
 });
 
-describe('a part of the shop in a process of its own', () => {
+describeOn('rabbitmq', 'a part of the shop in a process of its own', () => {
   it('refuses bad settings with a message that names them', async () => {
     const { code, output } = await runCommand(process.execPath, ['--import', 'tsx', SHOP_PROCESS], {
       cwd: ROOT,

@@ -20,6 +20,7 @@ export {
   type TraceStep,
 } from './modelChecker.ts';
 export { closedPort, runCommand } from './processes.ts';
+export { describeOn, isEmbedded } from './servers.ts';
 export { stepwise } from './stepwise.ts';
 export { startTcpProxy, type TcpProxy } from './tcpProxy.ts';
 export { useIsolation } from './useIsolation.ts';

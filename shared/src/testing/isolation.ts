@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import amqp from 'amqplib';
 import pg from 'pg';
+import { isMemoryBrokerUrl } from '../transports/connect.ts';
 
 /**
  * What one test file owns: a prefix for every queue and exchange it declares and a Postgres
@@ -124,7 +125,8 @@ async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T
 
 /** Each name is deleted both as a queue and as an exchange; deleting what is absent is fine. */
 async function deleteBrokerNames(url: string, names: string[]): Promise<void> {
-  if (names.length === 0) return;
+  // An in-memory broker goes with its transport: nothing is left on a server.
+  if (names.length === 0 || isMemoryBrokerUrl(url)) return;
   const connection = await amqp.connect(url, { timeout: 10_000 });
   connection.on('error', () => {});
   try {

@@ -27,6 +27,8 @@ export async function runCheck(
   exercise: ExerciseInfo,
   which: 'exercise' | 'solution',
   output: 'inherit' | 'quiet',
+  /** Settings for the check's process, over this one's (e.g. the servers to use). */
+  env: NodeJS.ProcessEnv = {},
 ): Promise<CheckOutcome> {
   const dir = mkdtempSync(path.join(tmpdir(), 'pierogi-check-'));
   const report = path.join(dir, 'report.json');
@@ -47,6 +49,7 @@ export async function runCheck(
         cwd: ROOT,
         env: {
           ...withoutColourSettings(process.env),
+          ...env,
           SHOP_CODE: exercise[which],
           // Colour for a person at a terminal; plain text into a file, a pipe or a CI log.
           ...(output === 'inherit' && process.stdout.isTTY

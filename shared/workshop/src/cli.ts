@@ -54,9 +54,10 @@ function exercises(): number {
 }
 
 async function run(exercise: ExerciseInfo, which: 'exercise' | 'solution'): Promise<number> {
-  const { discoverServers } = await import('./servers/index.ts');
+  const { discoverServers, EMBEDDED_DATA_DIR } = await import('./servers/index.ts');
   const { loadShopCode, runShop } = await import('@pierogi/shop');
-  const servers = await discoverServers();
+  const servers = await discoverServers({ embeddedDataDir: EMBEDDED_DATA_DIR });
+  if (servers.banner) console.log(`${servers.banner}\n`);
   const code = await loadShopCode(path.join(ROOT, exercise[which]));
   const port = Number(process.env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
-import { maskUrl } from '@pierogi/shared';
+import { isMemoryBrokerUrl, maskUrl } from '@pierogi/shared';
 import { canListen, sniffPort } from './portSniff.ts';
+import { EMBEDDED_LIMITS } from './servers/embedded.ts';
 import {
   configuredUrl,
   ENV_VARIABLE,
@@ -8,8 +9,11 @@ import {
   probeBroker,
   probeDatabase,
   type ServerKind,
+  type ServerMode,
+  serverMode,
   urlFromEnv,
 } from './servers/index.ts';
+import { dockerEngineAvailable } from './servers/testcontainers.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -63,6 +67,13 @@ const START_HINT: Record<ServerKind, string> = {
 
 export async function checkServer(kind: ServerKind, timeoutMs: number): Promise<CheckResult> {
   const url = configuredUrl(kind);
+  if (kind === 'broker' && isMemoryBrokerUrl(url)) {
+    return {
+      name: 'RabbitMQ',
+      status: 'ok',
+      detail: 'not needed: AMQP_URL asks for the in-memory broker',
+    };
+  }
   const probe =
     kind === 'broker' ? await probeBroker(url, timeoutMs) : await probeDatabase(url, timeoutMs);
   const name = SERVER_NAME[kind];
@@ -165,19 +176,142 @@ export async function checkManagementPort(port = 15672): Promise<CheckResult> {
   };
 }
 
+/**
+ * Which servers the workshop's commands would use (`WORKSHOP_SERVERS`, default `auto`) and why.
+ * In `auto`, a server nobody asked for by URL that does not answer is no failure: the commands
+ * use a container or the embedded stand-in instead. Returns the mode line and the server
+ * results, downgraded where so.
+ */
+export async function checkMode(
+  servers: Record<ServerKind, CheckResult>,
+  env: NodeJS.ProcessEnv = process.env,
+  hasDocker: () => Promise<boolean> = dockerEngineAvailable,
+): Promise<{ mode: CheckResult; servers: Record<ServerKind, CheckResult> }> {
+  const name = 'servers';
+  let mode: ServerMode;
+  try {
+    mode = serverMode(env);
+  } catch (error) {
+    return {
+      mode: {
+        name,
+        status: 'fail',
+        detail: (error as Error).message,
+        fix: 'unset WORKSHOP_SERVERS, or correct it',
+      },
+      servers,
+    };
+  }
+  const kinds = ['broker', 'database'] as const;
+  const down = kinds.filter((k) => servers[k].status !== 'ok');
+  if (mode === 'embedded') {
+    return {
+      mode: {
+        name,
+        status: 'ok',
+        detail: `embedded (WORKSHOP_SERVERS=embedded): PGlite and the in-memory broker, whatever answers. What it cannot show: ${EMBEDDED_LIMITS}`,
+      },
+      servers: relaxed(servers, kinds, 'not used: WORKSHOP_SERVERS=embedded'),
+    };
+  }
+  if (mode === 'containers') {
+    const docker = await hasDocker();
+    return {
+      mode: docker
+        ? {
+            name,
+            status: 'ok',
+            detail:
+              'containers (WORKSHOP_SERVERS=containers): Testcontainers starts RabbitMQ and Postgres',
+          }
+        : {
+            name,
+            status: 'fail',
+            detail: 'WORKSHOP_SERVERS=containers, but no Docker engine answers',
+            fix: 'start Docker, or unset WORKSHOP_SERVERS',
+          },
+      servers: relaxed(servers, kinds, 'not used: WORKSHOP_SERVERS=containers'),
+    };
+  }
+  if (down.length === 0) {
+    const from = kinds.some((k) => urlFromEnv(k, env)) ? 'AMQP_URL / DATABASE_URL' : 'localhost';
+    return {
+      mode: { name, status: 'ok', detail: `${mode}: RabbitMQ and Postgres (from ${from})` },
+      servers,
+    };
+  }
+  // A URL someone set and that does not answer stays a failure, in every mode.
+  const stand = down.filter((k) => !urlFromEnv(k, env));
+  if (mode === 'local' || stand.length < down.length) {
+    const why =
+      stand.length < down.length
+        ? 'a server named in AMQP_URL / DATABASE_URL must answer'
+        : 'RabbitMQ and Postgres must answer on localhost or at AMQP_URL / DATABASE_URL';
+    return { mode: { name, status: 'ok', detail: `${mode}: ${why}` }, servers };
+  }
+  const docker = await hasDocker();
+  const what = stand.map((k) => SERVER_NAME[k]).join(' and ');
+  return {
+    mode: docker
+      ? {
+          name,
+          status: 'ok',
+          detail: `auto picks containers for ${what}: none answers here, and a Docker engine does (Testcontainers)`,
+        }
+      : {
+          name,
+          status: 'warn',
+          detail: `auto picks embedded for ${what}: none answers here and no Docker engine runs, so the workshop runs on ${stand.map((k) => (k === 'database' ? 'PGlite' : 'the in-memory broker')).join(' and ')}. What it cannot show: ${EMBEDDED_LIMITS}`,
+          fix: 'fine for every exercise; for the whole picture, install RabbitMQ and Postgres or run `docker compose up -d --wait`',
+        },
+    servers: relaxed(
+      servers,
+      stand,
+      docker ? 'Testcontainers will start one' : 'the embedded stand-in is used',
+    ),
+  };
+}
+
+/** The failures of these kinds, as warnings saying what is used instead. */
+function relaxed(
+  servers: Record<ServerKind, CheckResult>,
+  kinds: readonly ServerKind[],
+  instead: string,
+): Record<ServerKind, CheckResult> {
+  const out = { ...servers };
+  for (const kind of kinds) {
+    const result = servers[kind];
+    if (result.status === 'fail')
+      out[kind] = { ...result, status: 'warn', detail: `${result.detail} (${instead})` };
+  }
+  return out;
+}
+
 export async function runChecks(timeoutMs = 3000): Promise<CheckResult[]> {
-  const [pnpm, broker, database, shopPort, managementPort] = await Promise.all([
+  const [pnpm, brokerFound, databaseFound, shopPort, managementPort] = await Promise.all([
     checkPnpm(),
     checkServer('broker', timeoutMs),
     checkServer('database', timeoutMs),
     checkShopPort(),
     checkManagementPort(),
   ]);
+  const { mode, servers } = await checkMode({ broker: brokerFound, database: databaseFound });
+  const { broker, database } = servers;
   const [brokerPort, databasePort] = await Promise.all([
     checkServerPort('broker', 5672, broker.status === 'ok'),
     checkServerPort('database', 5432, database.status === 'ok'),
   ]);
-  return [checkNode(), pnpm, broker, database, shopPort, brokerPort, databasePort, managementPort];
+  return [
+    checkNode(),
+    pnpm,
+    mode,
+    broker,
+    database,
+    shopPort,
+    brokerPort,
+    databasePort,
+    managementPort,
+  ];
 }
 
 function compareVersions(a: number[], b: number[]): number {

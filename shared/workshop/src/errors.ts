@@ -4,14 +4,14 @@
  */
 import {
   CannotSendBackError,
+  connectTransport,
   createLogger,
   createPool,
   type FailedMessage,
   FailedMessages,
-  RabbitMqTransport,
 } from '@pierogi/shared';
 import { type ExerciseInfo, findExercise, listExercises, UsageError } from './exercises.ts';
-import { discoverServers } from './servers/index.ts';
+import { discoverServers, EMBEDDED_DATA_DIR } from './servers/index.ts';
 
 export const ERRORS_HELP = `pnpm errors — the messages in the error queue, and the way back
 
@@ -77,7 +77,13 @@ export async function errors(args: readonly string[]): Promise<number> {
       `pnpm errors ${action} needs the id of a failed message (see pnpm errors)${action === 'retry' ? ', or --all' : ''}`,
     );
   }
-  const servers = await discoverServers();
+  const servers = await discoverServers({ embeddedDataDir: EMBEDDED_DATA_DIR });
+  if (action === 'retry' && servers.sources.broker === 'embedded') {
+    await servers.stop();
+    throw new UsageError(
+      "in embedded mode the broker lives in the running shop's process, so only the shop can send a message back: use the Send back button in the page's error queue, or POST /api/errors/ID/retry (POST /api/errors/retry for all). `pnpm errors list` and `show` work here.",
+    );
+  }
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn' });
   // The same names `pnpm exercise`, `pnpm solution` and `pnpm start` use (or, for a shop started
   // otherwise, SHOP_SCHEMA and SHOP_PREFIX, as shopProcess.ts takes them).
@@ -86,7 +92,7 @@ export async function errors(args: readonly string[]): Promise<number> {
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) {
     throw new UsageError(`SHOP_SCHEMA=${schema}: use lower-case letters, digits and "_"`);
   }
-  const transport = await RabbitMqTransport.connect({
+  const transport = await connectTransport({
     url: servers.amqpUrl,
     prefix,
     connectionName: 'pnpm errors',

@@ -19,7 +19,7 @@
 import { CHAOS_KINDS, createLogger, describeIssues, type Logger } from '@pierogi/shared';
 import { loadShopCode, runShop, SHOP_PARTS, SHOP_STEPS } from '@pierogi/shop';
 import { z } from 'zod';
-import { discoverServers } from './servers/index.ts';
+import { discoverServers, EMBEDDED_DATA_DIR } from './servers/index.ts';
 
 const ChaosRuleSchema = z.strictObject({
   kind: z.enum(CHAOS_KINDS),
@@ -106,7 +106,8 @@ async function main(): Promise<void> {
   const name = settings.SHOP_PARTS.join('+');
   const logger = createLogger({ name }).child({ process: name });
   const code = await loadShopCode(settings.SHOP_CODE);
-  const servers = await discoverServers();
+  const servers = await discoverServers({ embeddedDataDir: EMBEDDED_DATA_DIR });
+  if (servers.banner) logger.warn(servers.banner);
   const shop = await runShop({
     code,
     only: settings.SHOP_PARTS,

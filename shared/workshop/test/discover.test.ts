@@ -50,10 +50,10 @@ describe('server discovery', () => {
     expect(message).not.toContain('s3cret');
   });
 
-  it('with nothing reachable and no Docker engine, the error names the three ways to get servers', async () => {
+  it('in local mode, with nothing reachable, the error names the ways to get servers', async () => {
     const [amqpPort, pgPort] = [await closedPort(), await closedPort()];
     const error = await discoverServers({
-      env: {},
+      env: { WORKSHOP_SERVERS: 'local' },
       localUrls: {
         broker: `amqp://guest:guest@127.0.0.1:${amqpPort}`,
         database: `postgres://postgres:postgres@127.0.0.1:${pgPort}/postgres`,
@@ -69,6 +69,51 @@ describe('server discovery', () => {
     expect(message).toContain('docker compose up -d --wait');
     expect(message).toContain('install RabbitMQ and Postgres locally');
     expect(message).toContain('set AMQP_URL and DATABASE_URL');
+    expect(message).toContain('WORKSHOP_SERVERS=embedded');
+  });
+
+  it('in auto mode, with nothing reachable and no Docker engine, it runs embedded and says so', async () => {
+    const [amqpPort, pgPort] = [await closedPort(), await closedPort()];
+    const started: string[] = [];
+    const servers = await discoverServers({
+      env: {},
+      localUrls: {
+        broker: `amqp://guest:guest@127.0.0.1:${amqpPort}`,
+        database: `postgres://postgres:postgres@127.0.0.1:${pgPort}/postgres`,
+      },
+      dockerEngineAvailable: noDocker,
+      startEmbedded: async (kind) => {
+        started.push(kind);
+        return {
+          url: kind === 'broker' ? 'memory://' : inject('databaseUrl'),
+          stop: async () => {},
+        };
+      },
+    });
+    expect(servers.sources).toEqual({ broker: 'embedded', database: 'embedded' });
+    expect(started.sort()).toEqual(['broker', 'database']);
+    expect(servers.amqpUrl).toBe('memory://');
+    expect(servers.banner).toMatch(/^Embedded mode \(no server found\): .*What it cannot show: /);
+  });
+
+  it('WORKSHOP_SERVERS=embedded runs embedded even where servers answer', async () => {
+    const servers = await discoverServers({
+      env: { WORKSHOP_SERVERS: 'embedded', AMQP_URL: inject('amqpUrl') },
+      localUrls: { broker: inject('amqpUrl'), database: inject('databaseUrl') },
+      dockerEngineAvailable: noDocker,
+      startEmbedded: async (kind) => ({
+        url: kind === 'broker' ? 'memory://' : inject('databaseUrl'),
+        stop: async () => {},
+      }),
+    });
+    expect(servers.sources).toEqual({ broker: 'embedded', database: 'embedded' });
+    expect(servers.banner).toContain('WORKSHOP_SERVERS=embedded');
+  });
+
+  it('an unknown WORKSHOP_SERVERS is refused, naming the modes', async () => {
+    const error = await discoverServers({ env: { WORKSHOP_SERVERS: 'cloud' } }).catch((e) => e);
+    expect(error).toBeInstanceOf(ServersUnavailableError);
+    expect((error as Error).message).toContain('use one of auto, local, containers, embedded');
   });
 
   it('falls back to a container when nothing answers locally and a Docker engine does', async () => {

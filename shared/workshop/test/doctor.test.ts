@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { closedPort, runCommand } from '@pierogi/shared/testing';
+import { closedPort, describeOn, runCommand } from '@pierogi/shared/testing';
 import { describe, expect, inject, it } from 'vitest';
 import { sniffPort } from '../src/portSniff.ts';
 
@@ -15,7 +15,7 @@ const serversAreLocal = [inject('amqpUrl'), inject('databaseUrl')].every((url) =
   ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname),
 );
 
-describe('pnpm doctor', () => {
+describeOn('rabbitmq', 'pnpm doctor', () => {
   it('exits non-zero and names the address when the broker cannot be reached', async () => {
     const { code, output } = await runDoctor({
       AMQP_URL: 'amqp://guest:guest@127.0.0.1:1',
@@ -41,7 +41,7 @@ describe('pnpm doctor', () => {
   });
 });
 
-describe('port sniffing', () => {
+describeOn('rabbitmq', 'port sniffing', () => {
   it.skipIf(!serversAreLocal)(
     'tells a free port from RabbitMQ, Postgres and something else',
     async () => {

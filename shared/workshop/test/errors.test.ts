@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Isolation, isolate, runCommand, waitFor } from '@pierogi/shared/testing';
+import { describeOn, type Isolation, isolate, runCommand, waitFor } from '@pierogi/shared/testing';
 import { AddItem, loadShopCode, type RunningShop, runShop } from '@pierogi/shop';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { listExercises } from '../src/exercises.ts';
@@ -12,7 +12,7 @@ const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
  * message that exhausts its retries waits in the error queue, is listed with its reason, and
  * comes back, applied once, when sent back.
  */
-describe('pnpm errors', () => {
+describeOn('rabbitmq', 'pnpm errors', () => {
   let iso: Isolation | undefined;
   let shop: RunningShop | undefined;
 

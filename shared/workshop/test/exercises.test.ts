@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { checkFileOf, runCheck } from '../src/checkRunner.ts';
 import { type ExerciseInfo, listExercises, ROOT } from '../src/exercises.ts';
 
@@ -16,6 +16,9 @@ const expectedFailures = (exercise: ExerciseInfo): string[] =>
     ),
   ) as string[];
 
+/** The checks run on this run's servers: real ones, or the embedded ones the `embedded` project starts. */
+const servers = { AMQP_URL: inject('amqpUrl'), DATABASE_URL: inject('databaseUrl') };
+
 describe('every exercise: the check fails on its starting point and passes on its solution', () => {
   it('lists exercises in order, each with a title, an exercise and a solution folder', () => {
     const all = listExercises();
@@ -30,13 +33,13 @@ describe('every exercise: the check fails on its starting point and passes on it
   for (const exercise of listExercises()) {
     describe(`${exercise.number} ${exercise.slug}`, () => {
       it('fails on the starting point, exactly the recorded checks', async () => {
-        const outcome = await runCheck(exercise, 'exercise', 'quiet');
+        const outcome = await runCheck(exercise, 'exercise', 'quiet', servers);
         expect(outcome.passed).toBe(false);
         expect(outcome.failed.sort()).toEqual(expectedFailures(exercise).sort());
       }, 120_000);
 
       it('passes on the solution', async () => {
-        const outcome = await runCheck(exercise, 'solution', 'quiet');
+        const outcome = await runCheck(exercise, 'solution', 'quiet', servers);
         expect(outcome.failed).toEqual([]);
         expect(outcome.passedNames.length).toBeGreaterThan(0);
         expect(outcome.passed).toBe(true);

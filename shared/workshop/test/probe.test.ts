@@ -1,6 +1,7 @@
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { maskUrl } from '@pierogi/shared';
+import { describeOn } from '@pierogi/shared/testing';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { probeBroker, probeDatabase, urlProblem } from '../src/servers/index.ts';
 
@@ -22,7 +23,7 @@ async function listen(server: Server): Promise<number> {
 /** Accepts connections and never says a word. */
 const silentServer = () => listen(createServer((socket) => void sockets.push(socket)));
 
-describe('probing a server', () => {
+describeOn('rabbitmq', 'probing a server', () => {
   it('a server that accepts but never answers is reported as not answering, not waited for', async () => {
     const port = await silentServer();
     const broker = await probeBroker(`amqp://guest:guest@127.0.0.1:${port}`, 300);

@@ -1,9 +1,9 @@
-import { isolate, useIsolation } from '@pierogi/shared/testing';
+import { describeOn, isolate, useIsolation } from '@pierogi/shared/testing';
 import amqp from 'amqplib';
 import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
 
-describe('smoke: real servers, isolated per test file', () => {
+describeOn('rabbitmq', 'smoke: real servers, isolated per test file', () => {
   const iso = useIsolation('servers smoke');
 
   it('a message published to an isolated queue comes back through RabbitMQ', async () => {
@@ -50,7 +50,7 @@ describe('smoke: real servers, isolated per test file', () => {
   });
 });
 
-describe('isolation cleanup', () => {
+describeOn('rabbitmq', 'isolation cleanup', () => {
   it('removes the queues it named and the schema it created', async () => {
     const iso = await isolate({
       label: 'cleanup check',

@@ -1,15 +1,41 @@
-import { maskUrl } from '@pierogi/shared';
+import { isMemoryBrokerUrl, maskUrl } from '@pierogi/shared';
+import { EMBEDDED_LIMITS, type StartedEmbedded, startEmbedded } from './embedded.ts';
 import { DEFAULT_PROBE_TIMEOUT_MS, type ProbeResult, probeBroker, probeDatabase } from './probe.ts';
 import { dockerEngineAvailable, type StartedServer, startContainer } from './testcontainers.ts';
 import { DEFAULT_URL, ENV_VARIABLE, type ServerKind, urlFromEnv } from './urls.ts';
 
-export type ServerSource = 'environment' | 'localhost' | 'testcontainers';
+export type ServerSource = 'environment' | 'localhost' | 'testcontainers' | 'embedded';
+
+/**
+ * Where the servers come from, set with `WORKSHOP_SERVERS`:
+ * - `auto` (the default): `AMQP_URL`/`DATABASE_URL`, else servers on localhost, else
+ *   Testcontainers where a Docker engine runs, else embedded;
+ * - `local`: `AMQP_URL`/`DATABASE_URL` or localhost, nothing else;
+ * - `containers`: Testcontainers, always;
+ * - `embedded`: PGlite in this process and the in-memory broker, even where servers answer.
+ */
+export const SERVER_MODES = ['auto', 'local', 'containers', 'embedded'] as const;
+export type ServerMode = (typeof SERVER_MODES)[number];
+
+/** The mode `WORKSHOP_SERVERS` asks for (`auto` when unset), or an error naming the choices. */
+export function serverMode(env: NodeJS.ProcessEnv = process.env): ServerMode {
+  const value = env.WORKSHOP_SERVERS?.trim().toLowerCase() || 'auto';
+  if ((SERVER_MODES as readonly string[]).includes(value)) return value as ServerMode;
+  throw new ServersUnavailableError(
+    `WORKSHOP_SERVERS=${env.WORKSHOP_SERVERS} is not a mode: use one of ${SERVER_MODES.join(', ')}`,
+  );
+}
 
 export interface DiscoveredServers {
   amqpUrl: string;
   databaseUrl: string;
   sources: Record<ServerKind, ServerSource>;
-  /** Stops the containers this discovery started; does nothing for servers it only found. */
+  /**
+   * One line saying what runs embedded and what that cannot show; undefined when both servers
+   * are real.
+   */
+  banner: string | undefined;
+  /** Stops the containers and embedded servers this discovery started; not servers it found. */
   stop(): Promise<void>;
 }
 
@@ -20,6 +46,9 @@ export interface DiscoverOptions {
   timeoutMs?: number;
   dockerEngineAvailable?: () => Promise<boolean>;
   startContainer?: (kind: ServerKind) => Promise<StartedServer>;
+  startEmbedded?: (kind: ServerKind) => Promise<StartedEmbedded>;
+  /** Where the embedded database keeps its data; undefined: in memory, for one run. */
+  embeddedDataDir?: string;
 }
 
 /** No way to reach a server was found; the message lists every way to get one. */
@@ -35,12 +64,15 @@ const PROBES: Record<ServerKind, (url: string, timeoutMs: number) => Promise<Pro
 const PRODUCT: Record<ServerKind, string> = { broker: 'RabbitMQ', database: 'Postgres' };
 
 /**
- * Finds RabbitMQ and Postgres, in this order for each:
+ * Finds RabbitMQ and Postgres as `WORKSHOP_SERVERS` says ({@link ServerMode}); in `auto`, in this
+ * order for each:
  * 1. `AMQP_URL` / `DATABASE_URL` when set (an unreachable one is an error, never skipped: the
  *    person who set it meant it);
  * 2. a server answering on localhost at the default port;
  * 3. a Testcontainers container, when a Docker engine is available;
- * otherwise a {@link ServersUnavailableError} that names the three ways to get a server.
+ * 4. embedded: PGlite in this process, the in-memory broker.
+ * In `local` mode, when neither of the first two answers, a {@link ServersUnavailableError} names
+ * the ways to get a server.
  */
 export async function discoverServers(options: DiscoverOptions = {}): Promise<DiscoveredServers> {
   const env = options.env ?? process.env;
@@ -48,9 +80,34 @@ export async function discoverServers(options: DiscoverOptions = {}): Promise<Di
   const localUrls = options.localUrls ?? DEFAULT_URL;
   const hasDocker = memo(options.dockerEngineAvailable ?? dockerEngineAvailable);
   const start = options.startContainer ?? startContainer;
+  const mode = serverMode(env);
+  const embed =
+    options.startEmbedded ??
+    ((kind: ServerKind) =>
+      startEmbedded(
+        kind,
+        options.embeddedDataDir === undefined ? {} : { dataDir: options.embeddedDataDir },
+      ));
 
   const find = async (kind: ServerKind): Promise<Found> => {
+    if (mode === 'embedded') {
+      const embedded = await embed(kind);
+      return { url: embedded.url, source: 'embedded', stop: embedded.stop };
+    }
+    if (mode === 'containers') {
+      if (!(await hasDocker())) {
+        return {
+          problem: `WORKSHOP_SERVERS=containers, but no Docker engine answers for Testcontainers.`,
+        };
+      }
+      const container = await start(kind);
+      return { url: container.url, source: 'testcontainers', stop: container.stop };
+    }
     const fromEnv = urlFromEnv(kind, env);
+    // AMQP_URL=memory:// asks for the in-memory broker (a test run hands it on this way).
+    if (fromEnv && kind === 'broker' && isMemoryBrokerUrl(fromEnv)) {
+      return { url: fromEnv, source: 'embedded' };
+    }
     if (fromEnv) {
       const probe = await PROBES[kind](fromEnv, timeoutMs);
       if (probe.ok) return { url: fromEnv, source: 'environment' };
@@ -62,9 +119,13 @@ export async function discoverServers(options: DiscoverOptions = {}): Promise<Di
     }
     const local = await PROBES[kind](localUrls[kind], timeoutMs);
     if (local.ok) return { url: localUrls[kind], source: 'localhost' };
-    if (await hasDocker()) {
+    if (mode === 'auto' && (await hasDocker())) {
       const container = await start(kind);
       return { url: container.url, source: 'testcontainers', stop: container.stop };
+    }
+    if (mode === 'auto') {
+      const embedded = await embed(kind);
+      return { url: embedded.url, source: 'embedded', stop: embedded.stop };
     }
     return {
       problem: `no ${PRODUCT[kind]} at ${maskUrl(localUrls[kind])} (${local.reason}) and no Docker engine for Testcontainers.`,
@@ -82,10 +143,12 @@ export async function discoverServers(options: DiscoverOptions = {}): Promise<Di
     const b = broker.value;
     const d = database.value;
     if ('url' in b && 'url' in d) {
+      const sources = { broker: b.source, database: d.source };
       return {
         amqpUrl: b.url,
         databaseUrl: d.url,
-        sources: { broker: b.source, database: d.source },
+        sources,
+        banner: bannerFor(sources, mode, options.embeddedDataDir),
         stop: stopAll,
       };
     }
@@ -102,13 +165,32 @@ export async function discoverServers(options: DiscoverOptions = {}): Promise<Di
     [
       'RabbitMQ and Postgres are needed, and not both could be found:',
       ...problems.filter((p): p is string => p !== undefined).map((p) => `  - ${p}`),
-      'Get them in one of three ways:',
+      'Get them in one of four ways:',
       '  1. docker compose up -d --wait        (uses docker-compose.yml in the repository root)',
       '  2. install RabbitMQ and Postgres locally on their default ports (5672, 5432)',
       '  3. set AMQP_URL and DATABASE_URL to servers you already have',
+      '  4. WORKSHOP_SERVERS=embedded          (no servers: Postgres and the broker in-process)',
       'Then run `pnpm doctor` to check.',
     ].join('\n'),
   );
+}
+
+/** The banner of a run where something is embedded. */
+function bannerFor(
+  sources: Record<ServerKind, ServerSource>,
+  mode: ServerMode,
+  dataDir: string | undefined,
+): string | undefined {
+  const embedded = (['database', 'broker'] as const).filter((k) => sources[k] === 'embedded');
+  if (embedded.length === 0) return undefined;
+  const what = embedded
+    .map((k) =>
+      k === 'database' ? 'Postgres is PGlite in this process' : 'the broker is in memory',
+    )
+    .join(', ');
+  const why = mode === 'embedded' ? 'WORKSHOP_SERVERS=embedded' : 'no server found';
+  const data = dataDir && embedded.includes('database') ? `; data in ${dataDir}` : '';
+  return `Embedded mode (${why}): ${what}${data}. What it cannot show: ${EMBEDDED_LIMITS}.`;
 }
 
 type Found =

@@ -5,21 +5,40 @@ declare module 'vitest' {
   export interface ProvidedContext {
     amqpUrl: string;
     databaseUrl: string;
+    /** Which servers are the embedded stand-ins (PGlite, the in-memory broker). */
+    embedded: ('broker' | 'database')[];
   }
 }
 
 /**
- * Runs once per `vitest` run: finds (or starts) RabbitMQ and Postgres and hands their URLs to
- * every test file. Containers it started are stopped when the run ends.
+ * Runs once per `vitest` run: finds (or starts) RabbitMQ and Postgres — or their embedded
+ * stand-ins, as `WORKSHOP_SERVERS` says — and hands their URLs to every test file. What it
+ * started is stopped when the run ends.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const servers = await discoverServers().catch((error: unknown) => {
+  return provideServers(project, process.env);
+}
+
+export async function provideServers(
+  project: TestProject,
+  env: NodeJS.ProcessEnv,
+): Promise<() => Promise<void>> {
+  const servers = await discoverServers({ env }).catch((error: unknown) => {
     if (!(error instanceof ServersUnavailableError)) throw error;
     // Said plainly, without a stack trace into Vitest: this is a set-up problem, not a bug.
     console.error(`\n${error.message}\n`);
     process.exit(1);
   });
+  if (servers.banner) {
+    console.log(
+      `\n${servers.banner}\nSuites that need RabbitMQ itself are skipped, each saying so.\n`,
+    );
+  }
   project.provide('amqpUrl', servers.amqpUrl);
   project.provide('databaseUrl', servers.databaseUrl);
+  project.provide(
+    'embedded',
+    (['broker', 'database'] as const).filter((kind) => servers.sources[kind] === 'embedded'),
+  );
   return () => servers.stop();
 }

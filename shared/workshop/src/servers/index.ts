@@ -2,9 +2,18 @@ export {
   type DiscoveredServers,
   type DiscoverOptions,
   discoverServers,
+  SERVER_MODES,
+  type ServerMode,
   type ServerSource,
   ServersUnavailableError,
+  serverMode,
 } from './discover.ts';
+export { EMBEDDED_DATA_DIR, EMBEDDED_HOME, EMBEDDED_LIMITS, startEmbedded } from './embedded.ts';
+export {
+  EMBEDDED_DEADLOCK_CODE,
+  type EmbeddedDatabase,
+  startEmbeddedDatabase,
+} from './embeddedDatabase.ts';
 export { POSTGRES_IMAGE, RABBITMQ_IMAGE } from './images.ts';
 export {
   DEFAULT_PROBE_TIMEOUT_MS,
