@@ -97,7 +97,25 @@ async function check(exercise: ExerciseInfo, which: 'exercise' | 'solution'): Pr
       `\n✘ Not yet: ${outcome.failed.length} check(s) fail. Each message above says what is wrong and which file to open (in ${exercise[which]}/).`,
     );
   }
+  const hint = lintHint(exercise[which]);
+  if (hint) console.log(`\n${hint}`);
   return outcome.exitCode;
+}
+
+/**
+ * What the linter finds in the folder, as a hint (the check does not depend on it): formatting
+ * and lint errors make `pnpm test` fail later, so an attendee hears of them now.
+ */
+function lintHint(folder: string): string | undefined {
+  const biome = path.join(ROOT, 'node_modules', '.bin', 'biome');
+  const result = spawnSync(biome, ['check', folder, '--max-diagnostics=0', '--colors=off'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  if (result.error || result.status === 0) return undefined;
+  const found = /Found (\d+) errors?/.exec(`${result.stdout}${result.stderr}`)?.[1];
+  if (!found) return undefined;
+  return `Hint (not part of the check): the linter finds ${found} problem(s) in ${folder}/, formatting or lint. \`pnpm format\` fixes the formatting; \`pnpm lint\` shows the rest. \`pnpm test\` fails until they are gone.`;
 }
 
 function diff(exercise: ExerciseInfo): number {
