@@ -1,0 +1,61 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { checkFileOf, runCheck } from '../src/checkRunner.ts';
+import { type ExerciseInfo, listExercises, ROOT } from '../src/exercises.ts';
+
+/**
+ * Both directions, for every exercise: its check fails on the starting point — for the recorded
+ * reasons, not because something crashed — and passes on the solution.
+ */
+const expectedFailures = (exercise: ExerciseInfo): string[] =>
+  JSON.parse(
+    readFileSync(
+      path.join(ROOT, checkFileOf(exercise).replace(/\.check\.ts$/, '.expected-failures.json')),
+      'utf8',
+    ),
+  ) as string[];
+
+/** The checks run on this run's servers: real ones, or the embedded ones the `embedded` project starts. */
+const servers = { AMQP_URL: inject('amqpUrl'), DATABASE_URL: inject('databaseUrl') };
+
+/**
+ * The two-way test of the exercises in `half` (the first or the second half of the list, so two
+ * test files share the work and run side by side).
+ */
+export function twoWay(half: 1 | 2): void {
+  const all = listExercises();
+  const middle = Math.ceil(all.length / 2);
+  const mine = half === 1 ? all.slice(0, middle) : all.slice(middle);
+  describe(`every exercise (${half === 1 ? 'first' : 'second'} half): the check fails on its starting point and passes on its solution`, () => {
+    it.runIf(half === 1)(
+      'lists exercises in order, each with a title, an exercise and a solution folder',
+      () => {
+        const all = listExercises();
+        expect(all[0]?.number).toBe('01');
+        expect(all.map((e) => e.number)).toEqual([...new Set(all.map((e) => e.number))].sort());
+        for (const e of all) {
+          expect(e.title, `${e.exercise}/README.md starts with a title`).not.toBe(e.slug);
+          expect(existsSync(path.join(ROOT, e.solution)), `${e.solution} exists`).toBe(true);
+        }
+      },
+    );
+
+    for (const exercise of mine) {
+      describe(`${exercise.number} ${exercise.slug}`, () => {
+        it('fails on the starting point, exactly the recorded checks', async () => {
+          const outcome = await runCheck(exercise, 'exercise', 'quiet', servers);
+          expect(outcome.passed).toBe(false);
+          expect(outcome.failed.sort()).toEqual(expectedFailures(exercise).sort());
+        }, 120_000);
+
+        it('passes on the solution', async () => {
+          const outcome = await runCheck(exercise, 'solution', 'quiet', servers);
+          expect(outcome.failed).toEqual([]);
+          expect(outcome.passedNames.length).toBeGreaterThan(0);
+          expect(outcome.passed).toBe(true);
+        }, 120_000);
+      });
+    }
+  });
+}
