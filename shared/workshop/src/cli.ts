@@ -5,7 +5,14 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { checkFileOf, runCheck } from './checkRunner.ts';
-import { type ExerciseInfo, findExercise, listExercises, ROOT, UsageError } from './exercises.ts';
+import {
+  type ExerciseInfo,
+  findExercise,
+  listExercises,
+  printExercises,
+  ROOT,
+  UsageError,
+} from './exercises.ts';
 
 // The shop, the library and server discovery are loaded by the commands that need them, so that
 // `pnpm exercises`, `pnpm check` and `pnpm diff` answer at once.
@@ -43,13 +50,7 @@ async function main(): Promise<number> {
 }
 
 function exercises(): number {
-  const all = listExercises();
-  if (flags.has('--json')) {
-    console.log(JSON.stringify(all, null, 2));
-    return 0;
-  }
-  for (const e of all) console.log(`${e.number}  ${e.title.padEnd(48)} ${e.exercise}`);
-  console.log('\nStart one with `pnpm exercise NN`; check it with `pnpm check NN`.');
+  printExercises(flags.has('--json'));
   return 0;
 }
 
