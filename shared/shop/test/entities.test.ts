@@ -8,7 +8,7 @@ import {
   STRATEGY_FIELD,
   UnitOfWork,
 } from '@pierogi/shared';
-import { useIsolation, waitFor } from '@pierogi/shared/testing';
+import { describeOn, useIsolation, waitFor } from '@pierogi/shared/testing';
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { Entities, type Order } from '../src/entities.ts';
@@ -37,7 +37,8 @@ function workIn(client: pg.PoolClient, of: Envelope = message('AddItem')): UnitO
 }
 
 /** `Entities.in(work)`: the shop's documents in a message's SQL transaction (Postgres). */
-describe('entities in the transaction of a unit of work (Postgres)', () => {
+// What one connection sees of another's open transaction: Postgres's isolation itself.
+describeOn('postgres', 'entities in the transaction of a unit of work (Postgres)', () => {
   const iso = useIsolation('entities');
 
   async function orders(chaos?: Chaos) {

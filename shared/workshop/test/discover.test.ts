@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { maskUrl } from '@pierogi/shared';
-import { closedPort } from '@pierogi/shared/testing';
+import { closedPort, isEmbedded } from '@pierogi/shared/testing';
 import { describe, expect, inject, it } from 'vitest';
 import {
   DEFAULT_AMQP_URL,
@@ -14,24 +14,30 @@ import {
 const noDocker = async () => false;
 
 describe('server discovery', () => {
-  it('uses AMQP_URL and DATABASE_URL when they are set', async () => {
-    const servers = await discoverServers({
-      env: { AMQP_URL: inject('amqpUrl'), DATABASE_URL: inject('databaseUrl') },
-      dockerEngineAvailable: noDocker,
-    });
-    expect(servers.sources).toEqual({ broker: 'environment', database: 'environment' });
-    expect(servers.amqpUrl).toBe(inject('amqpUrl'));
-    expect(servers.databaseUrl).toBe(inject('databaseUrl'));
-  });
+  it.skipIf(isEmbedded('rabbitmq'))(
+    'uses AMQP_URL and DATABASE_URL when they are set',
+    async () => {
+      const servers = await discoverServers({
+        env: { AMQP_URL: inject('amqpUrl'), DATABASE_URL: inject('databaseUrl') },
+        dockerEngineAvailable: noDocker,
+      });
+      expect(servers.sources).toEqual({ broker: 'environment', database: 'environment' });
+      expect(servers.amqpUrl).toBe(inject('amqpUrl'));
+      expect(servers.databaseUrl).toBe(inject('databaseUrl'));
+    },
+  );
 
-  it('finds servers on localhost when no variable is set', async () => {
-    const servers = await discoverServers({
-      env: {},
-      localUrls: { broker: inject('amqpUrl'), database: inject('databaseUrl') },
-      dockerEngineAvailable: noDocker,
-    });
-    expect(servers.sources).toEqual({ broker: 'localhost', database: 'localhost' });
-  });
+  it.skipIf(isEmbedded('rabbitmq'))(
+    'finds servers on localhost when no variable is set',
+    async () => {
+      const servers = await discoverServers({
+        env: {},
+        localUrls: { broker: inject('amqpUrl'), database: inject('databaseUrl') },
+        dockerEngineAvailable: noDocker,
+      });
+      expect(servers.sources).toEqual({ broker: 'localhost', database: 'localhost' });
+    },
+  );
 
   it('an unreachable AMQP_URL is an error naming it with the password masked, not a silent fallback', async () => {
     const port = await closedPort();
