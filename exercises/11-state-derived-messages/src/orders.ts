@@ -30,7 +30,12 @@ type Pending =
       readonly body: { orderId: string; items: number };
     };
 
-/** An order that can keep the events its changes caused, stored with them (👉 `outbox`). */
+/**
+ * An order that can keep the events its changes caused, stored with them (👉 `outbox`).
+ * 👉 To publish a kept event, get its contract back from its `type`:
+ *    `contracts(ItemAdded, FirstItemAdded, OrderSubmitted).byType(event.type)` (from
+ *    `@pierogi/shared`), then `context.publish(contract, event.body, { id: event.id })`.
+ */
 interface Order extends ShopOrder {
   /** The ids of the messages applied to this order, stored with what they changed. */
   processed?: string[];

@@ -1,3 +1,4 @@
+export { type Contracts, contracts } from './contracts.ts';
 export {
   type BodyOf,
   type CommandType,

@@ -1,4 +1,4 @@
-import { deterministicId } from '@pierogi/shared';
+import { contracts, deterministicId } from '@pierogi/shared';
 import {
   AddItem,
   type Filling,
@@ -38,7 +38,8 @@ interface Order extends ShopOrder {
   outbox?: Pending[];
 }
 
-const EVENTS = { ItemAdded, FirstItemAdded, OrderSubmitted };
+/** The contracts of the events an order keeps, by type name: a stored event's `type` gives its own. */
+const EVENTS = contracts(ItemAdded, FirstItemAdded, OrderSubmitted);
 
 /** The orders endpoint: it owns the orders, and tells the others what changed. */
 export function orders(shop: ShopContext): void {
@@ -115,7 +116,7 @@ export function orders(shop: ShopContext): void {
   async function publishOutbox(order: Order, version: number, context: ShopHandlerContext) {
     if (!order.outbox?.length) return;
     for (const event of order.outbox) {
-      await context.publish(EVENTS[event.type], event.body, { id: event.id });
+      await context.publish(EVENTS.byType(event.type), event.body, { id: event.id });
     }
     order.outbox = []; // only once all are out: a failure before this publishes them again
     await context.orders.save(order.id, order, version);
