@@ -47,21 +47,23 @@ export function useOutbox<T extends object>(
     const documents = entities.in(context); // as this message's unit of work sees them
     const { value, version } = await documents.load(id);
     const doc = (value ?? entity.initial(message)) as T & { outbox?: Outbox };
+    // The 👉 steps are numbered in the order the code needs them. The entry has three cases:
     // 👉 1. `doc.outbox?.[message.id]` is null: a duplicate. Tell the page
     //       (`shop.duplicate(context, 'its messages are out already')`) and return.
-    // 👉 2. It is absent: keep what the handler sends instead of sending it —
+    // 👉 2. It is a list: an attempt stored it and failed before the end. Skip steps 3 and 4
+    //       (no handler, no save) and go on at step 5 with that list.
+    // 👉 3. It is absent: keep what the handler sends instead of sending it —
     //       `const messages = startCapturing(context)` (from @pierogi/shared) before `next()`,
     //       and `outgoing: captureOutgoing` below.
     context.work.entity = { state: doc }; // what `current(context)` gives the handler
     await next(); // today what the handler sends leaves at once, before the state is stored
-    // 👉 3. Store the state and the entry in this one save:
+    // 👉 4. Store the state and the entry in this one save:
     //       `doc.outbox = { ...doc.outbox, [message.id]: messages }`.
     await documents.save(id, doc, version);
-    // 👉 4. Send them, as the step `dispatch` the chaos monkey can fail (they keep their ids):
+    // 👉 5. Send them, as the step `dispatch` the chaos monkey can fail (they keep their ids):
     //       `await shop.steps.around('dispatch', message, () => shop.endpoint.dispatch(messages))`.
-    //       Then set the entry to null and save again (with the version the first save returned).
-    // 👉 5. It is a list: an attempt stored it and failed before the end. Skip the handler,
-    //       and go on from step 4.
+    //       Then set the entry to null and save again: with the version step 4's save returned,
+    //       or the loaded one when step 2 skipped that save.
     // 🤔 Why null, rather than deleting the entry?
   };
 
@@ -77,6 +79,8 @@ export function useOutbox<T extends object>(
         }
       }
     },
+    // 👉 3. `outgoing: captureOutgoing` (from @pierogi/shared): what the handler sends goes
+    //       into the list of `startCapturing`.
   });
 }
 
