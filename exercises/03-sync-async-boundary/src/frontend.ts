@@ -23,6 +23,7 @@ export async function frontend(shop: FrontendContext): Promise<CustomerIntents> 
     // 👉 A retry must not send a second AddItem: the first one may have been sent before the
     //    answer got lost. Record each requestId with the message id it sends; on a retry, answer
     //    with that message (an `Accepted` built from the recorded ids) instead of sending a new one.
+    //    `randomUUID()` from 'node:crypto' makes a new id.
     addItem: async ({ orderId, filling, requestId }): Promise<Accepted> => {
       void requestId; // 👉 not used yet: every request sends a new AddItem
       return accepted(await shop.endpoint.send(AddItem, { orderId, filling }));
