@@ -1,5 +1,6 @@
 import path from 'node:path';
 import {
+  type ChaosRule,
   ConcurrencyError,
   capture,
   type Delivery,
@@ -22,7 +23,7 @@ import {
   formatExecution,
   stepwise,
 } from '@pierogi/shared/testing';
-import { AddItem, RemoveItem, SubmitOrder } from '@pierogi/shop';
+import { AddItem, PRICES, RemoveItem, type ShopStep, SubmitOrder } from '@pierogi/shop';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT } from '../src/exercises.ts';
 import {
@@ -30,7 +31,6 @@ import {
   expectStruck,
   fileToOpen,
   firstItemCount,
-  oneMeatDespite,
   sendAndSettle,
   useShop,
 } from './harness.ts';
@@ -205,6 +205,89 @@ describe('13 inbox', () => {
     return (message) => (message.body as { orderId?: string } | undefined)?.orderId === orderId;
   }
 
+  /**
+   * Records the steps the AddItems selected by `selects` go through at `orders`, as each step
+   * ends (a read is listed when it has read), numbering the deliveries: a copy, or the retry after
+   * a crash, is a delivery of its own. What the check shows when it fails: what happened, step by
+   * step. It wraps the shop's step hook as `holdFirstLoadUntilOtherAck` does, and around it.
+   */
+  function traceSteps(selects: (message: Target) => boolean) {
+    const chaos = shop().chaos;
+    const previous = Object.hasOwn(chaos, 'around') ? chaos.around : undefined;
+    const around = chaos.around.bind(chaos);
+    let count = 0;
+    const deliveries = new WeakMap<object, number>();
+    const lines: string[] = [];
+    chaos.around = async (step, message, work) => {
+      // The steps of the class and the ack; its loads and saves of the order are inside them.
+      if (message.type !== 'AddItem' || !selects(message) || step.startsWith('orders.')) {
+        return around(step, message, work);
+      }
+      let delivery = deliveries.get(message);
+      if (delivery === undefined) {
+        delivery = ++count; // a copy, or a retry: a message object of its own
+        deliveries.set(message, delivery);
+      }
+      try {
+        const result = await around(step, message, work);
+        lines.push(
+          `delivery ${delivery}: ${step}${typeof result === 'boolean' ? ` → ${result}` : ''}`,
+        );
+        return result;
+      } catch (error) {
+        lines.push(`delivery ${delivery}: ${step} ✗ ${(error as Error).message}`);
+        throw error;
+      }
+    };
+    return {
+      /** The steps, numbered, one a line. */
+      show: () =>
+        `\nThe AddItem's steps at orders, in the order they ended:\n${lines
+          .map((line, i) => `  ${String(i + 1).padStart(2)}. ${line}`)
+          .join('\n')}\n`,
+      restore: () => {
+        if (previous) chaos.around = previous;
+        else Reflect.deleteProperty(chaos, 'around');
+      },
+    };
+  }
+
+  /**
+   * With the chaos rule `chaos` on, one Meat is added to order `orderId`: the rule must strike,
+   * and the order must end with one Meat, billed once, counted once. A failure shows the steps
+   * of the AddItem, then `why`.
+   */
+  async function oneMeatTraced(chaos: ChaosRule<ShopStep>, orderId: string, why: string) {
+    const trace = traceSteps(orderIdIs(orderId));
+    const rule = shop().chaos.add(chaos);
+    const before = await firstItemCount(shop());
+    try {
+      await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId, filling: 'Meat' }));
+    } finally {
+      trace.restore();
+    }
+    expectStruck(shop(), rule);
+    await expectOneMeatAfter(orderId, before, `${why}${trace.show()}`);
+  }
+
+  /** The order holds one Meat, billed once, counted once by marketing (one more than `before`). */
+  async function expectOneMeatAfter(orderId: string, before: number, why: string) {
+    const { value: order } = await shop().orders.load(orderId);
+    const { value: bill } = await shop().bills.load(orderId);
+    expect(
+      {
+        order: order?.lines ?? [],
+        billed: { total: bill?.total ?? 0, items: bill?.items ?? 0 },
+        countedByMarketing: (await firstItemCount(shop())) - before,
+      },
+      `${why}Open ${STRATEGY}`,
+    ).toEqual({
+      order: ['Meat'],
+      billed: { total: PRICES.Meat, items: 1 },
+      countedByMarketing: 1,
+    });
+  }
+
   it('without chaos the documents keep no trace of the messages they processed', async () => {
     const before = await firstItemCount(shop());
     const orderId = 'plain';
@@ -232,7 +315,7 @@ describe('13 inbox', () => {
     const result = await exploreInterleavings(twoCopies(await exerciseClass(), 0));
     expect(
       result.ok,
-      `${formatExecution(result)}\nWhatever the order of the two copies' steps, the document or the inbox must say that the message was processed. A copy that checks the inbox before loading can find nothing there, then load the document after the other copy removed its entry; and an entry removed before the inbox is marked leaves a moment when neither says it. Open ${STRATEGY}: load, then check the inbox; mark the inbox, then remove the entry`,
+      `${formatExecution(result)}\nAbove: one execution of two copies of one AddItem, their steps in the order they ran, and the invariant it broke at the end. Open ${STRATEGY} beside it, and follow the steps to the one after which a copy could no longer tell that the message was processed`,
     ).toBe(true);
   });
 
@@ -241,12 +324,14 @@ describe('13 inbox', () => {
     // copy's delivery is over (it reached its ack), then loads.
     const rule = shop().chaos.add({ kind: 'duplicate', messageType: 'AddItem', times: 1 });
     const hold = holdFirstLoadUntilOtherAck(orderIdIs('overtaken'));
+    const trace = traceSteps(orderIdIs('overtaken'));
     const before = await firstItemCount(shop());
     try {
       await sendAndSettle(shop(), (f) =>
         f.send(AddItem, { orderId: 'overtaken', filling: 'Meat' }),
       );
     } finally {
+      trace.restore();
       hold.restore();
     }
     expectStruck(shop(), rule);
@@ -254,43 +339,31 @@ describe('13 inbox', () => {
       hold.state(),
       "one copy was to wait at the step 'load' until the other copy was done: this check proved nothing. Is the step still named 'load'?",
     ).toBe('released');
-    await expectOneMeat(shop(), {
-      orderId: 'overtaken',
-      before: before,
-      why: 'one copy found nothing in the inbox and waited; the other copy did everything meanwhile, removed its outbox entry included; the first one then loaded an order that said nothing about the message, and applied it again. Load first, then check the inbox',
-      open: STRATEGY,
-    });
+    await expectOneMeatAfter(
+      'overtaken',
+      before,
+      `two copies of one AddItem arrived at once; the first to reach the step 'load' was held there until the other copy's delivery was over (its ack), then loaded the order and went on. What had the held copy done before it was held?${trace.show()}`,
+    );
   });
 
-  it('a crash after marking the inbox, before the dispatch, loses nothing', async () => {
-    await oneMeatDespite(shop(), {
-      chaos: {
-        kind: 'crash',
-        step: 'dispatch',
-        messageType: 'AddItem',
-        times: 1,
-      },
-      orderId: 'lost',
-      why: 'the inbox said the AddItem was processed, but the process crashed before its messages left, and the retry believed the inbox (lost messages). Mark the inbox after the dispatch',
-      open: STRATEGY,
-    });
+  it("a crash at the step 'dispatch' loses nothing", async () => {
+    await oneMeatTraced(
+      { kind: 'crash', step: 'dispatch', messageType: 'AddItem', times: 1 },
+      'lost',
+      "the process crashed at the step 'dispatch' of the AddItem, before its ItemAdded and FirstItemAdded were out, and the AddItem was delivered again.",
+    );
   });
 
-  it('a crash after the dispatch, before marking the inbox, applies nothing twice', async () => {
-    await oneMeatDespite(shop(), {
-      chaos: {
-        kind: 'crash',
-        step: 'mark-inbox',
-        messageType: 'AddItem',
-        times: 1,
-      },
-      orderId: 'unmarked',
-      why: 'the process crashed before the inbox was marked; if the outbox entry was removed already, nothing says the message was processed, and the retry applies it again. Remove the entry after marking the inbox',
-      open: STRATEGY,
-    });
+  it("a crash at the step 'mark-inbox' applies nothing twice", async () => {
+    await oneMeatTraced(
+      { kind: 'crash', step: 'mark-inbox', messageType: 'AddItem', times: 1 },
+      'unmarked',
+      "the process crashed at the step 'mark-inbox' of the AddItem, and the AddItem was delivered again.",
+    );
   });
 
-  it('a crash after marking the inbox, before removing the entry, leaves no entry behind', async () => {
+  it("a crash at the step 'cleanup' leaves no outbox entry behind", async () => {
+    const trace = traceSteps(orderIdIs('leftover'));
     const rule = shop().chaos.add({
       kind: 'crash',
       step: 'cleanup',
@@ -298,19 +371,22 @@ describe('13 inbox', () => {
       times: 1,
     });
     const before = await firstItemCount(shop());
-    await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'leftover', filling: 'Meat' }));
+    try {
+      await sendAndSettle(shop(), (f) => f.send(AddItem, { orderId: 'leftover', filling: 'Meat' }));
+    } finally {
+      trace.restore();
+    }
     expectStruck(shop(), rule);
     const { value: order } = await shop().orders.load('leftover');
     expect(
       entriesOf(order),
-      `the process crashed between marking the inbox and removing the AddItem's outbox entry; the retry found the id in the inbox and stopped, and the entry stays in the order for ever. Open ${STRATEGY}: on the duplicate path, remove an entry left behind`,
+      `the process crashed at the step 'cleanup' of the AddItem (the removal of its outbox entry), and the AddItem was delivered again. Everything has settled, and the order still holds the AddItem's outbox entry: nothing will ever remove it.${trace.show()}Open ${STRATEGY}`,
     ).toEqual([]);
-    await expectOneMeat(shop(), {
-      orderId: 'leftover',
-      before: before,
-      why: 'after a crash before the cleanup',
-      open: STRATEGY,
-    });
+    await expectOneMeatAfter(
+      'leftover',
+      before,
+      `the process crashed at the step 'cleanup' of the AddItem, and the AddItem was delivered again.${trace.show()}`,
+    );
   });
 
   it('two copies, and a crash at any step of one: every execution keeps every invariant', async () => {
@@ -320,7 +396,7 @@ describe('13 inbox', () => {
     });
     expect(
       result.ok,
-      `${formatExecution(result)}\nFollow the trace in ${STRATEGY}: load, then check the inbox; dispatch, then mark the inbox, then remove the entry; a duplicate removes an entry left behind`,
+      `${formatExecution(result)}\nAbove: one execution of two copies of one AddItem, where one copy may crash at one step and start over; their steps in the order they ran, and the invariant it broke at the end. Open ${STRATEGY} beside it, and follow the steps: for each copy, what it had read, and what was true by then`,
     ).toBe(true);
   }, 60_000);
 });
