@@ -1,4 +1,4 @@
-import { OutboxDispatcher, SqlOutboxInbox } from '@pierogi/shared';
+import { SqlOutboxInbox } from '@pierogi/shared';
 import type { ShopContext } from '@pierogi/shop';
 
 /**
@@ -7,9 +7,6 @@ import type { ShopContext } from '@pierogi/shop';
  * its inbox row first (a message whose row exists is dropped before the handler), then the
  * handler's writes, then a row per message the handler sends. The messages leave after the
  * commit and their rows are deleted.
- *
- * The `OutboxDispatcher` sends what a failure left between the commit and the send (woken by a
- * NOTIFY, or finding it on its next poll), and deletes inbox rows older than a day.
  */
 export async function useSqlOutboxInbox(shop: ShopContext): Promise<void> {
   const outbox = new SqlOutboxInbox(shop.pool, shop.endpoint.name, {
@@ -19,9 +16,7 @@ export async function useSqlOutboxInbox(shop: ShopContext): Promise<void> {
   });
   await outbox.install();
   outbox.use(shop.endpoint);
-
-  const dispatcher = new OutboxDispatcher(shop.pool, { [shop.endpoint.name]: outbox });
-  await dispatcher.start();
-  // It holds a connection (for LISTEN) until stopped.
-  shop.onClose(() => dispatcher.stop());
+  // 🤔 (second part) A commit that happened but timed out leaves its outgoing rows in the
+  //    outbox. Here only a copy of the same message sends them: it finds its inbox row, and on
+  //    the duplicate path sends what the first attempt left. What if no copy comes again?
 }

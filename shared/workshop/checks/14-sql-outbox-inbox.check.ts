@@ -1,3 +1,4 @@
+import { waitFor } from '@pierogi/shared/testing';
 import type { Filling } from '@pierogi/shop';
 import { AddItem, PRICES, RemoveItem, SubmitOrder } from '@pierogi/shop';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,6 +15,7 @@ import {
 const ORDERS = fileToOpen('src/orders.ts');
 const BILLING = fileToOpen('src/billing.ts');
 const MARKETING = fileToOpen('src/marketing.ts');
+const SQL_OUTBOX = fileToOpen('src/sqlOutbox.ts');
 
 describe('14 SQL outbox and inbox', () => {
   const shop = useShop({ http: true });
@@ -122,6 +124,57 @@ describe('14 SQL outbox and inbox', () => {
     expect(
       counted,
       `marketing counted the order ${counted} times: the first attempt saved the counts outside the transaction, the failed commit took back only the inbox row, and the retry counted again. Open ${MARKETING}: load and save in the transaction of the message`,
+    ).toBe(1);
+  });
+
+  it('when the commit of an AddItem times out and none of its copies can send, its messages still leave once the broker is back', async () => {
+    const orderId = 'timed-out-unsent';
+    // The commit happens, and its answer is lost: the rows of ItemAdded and FirstItemAdded are
+    // in the outbox, and the attempt fails before it could send them.
+    const timeout = shop().chaos.add({
+      kind: 'timeout',
+      step: 'commit',
+      messageType: 'AddItem',
+      times: 1,
+    });
+    // Meanwhile the broker refuses every ItemAdded: each copy of the AddItem finds its inbox
+    // row, tries to send the rows its first attempt left, fails, and in the end the AddItem
+    // goes to the error queue. No copy will come again.
+    const refused = shop().chaos.add({ kind: 'fail-publish', messageType: 'ItemAdded' });
+    const before = await firstItems('Meat');
+    const sent = await shop().endpoints.frontend.send(AddItem, { orderId, filling: 'Meat' });
+    const settled = await shop().tracer.waitUntilSettled(sent.headers.conversationId, {
+      timeoutMs: 15_000,
+    });
+    expectStruck(shop(), timeout);
+    expectStruck(shop(), refused);
+    expect(
+      settled.failed.map((f) => `${f.type} at ${f.endpoint}`),
+      'every copy of the AddItem failed to send its ItemAdded: it is in the error queue',
+    ).toContain('AddItem at orders');
+    expect((await shop().orders.load(orderId)).value?.lines, 'the commit did happen').toEqual([
+      'Meat',
+    ]);
+
+    // The broker takes ItemAdded again. The rows wait in the outbox: who sends them now?
+    shop().chaos.remove(refused);
+    const billed = async () => ((await shop().bills.load(orderId)).value?.items ?? 0) > 0;
+    const arrived = await waitFor(billed, { timeoutMs: 5_000, what: 'the bill' }).then(
+      () => true,
+      () => false,
+    );
+    expect(
+      arrived,
+      `the order has its Meat, and 5 s after the broker took ItemAdded again billing still has not heard of it: the ItemAdded is still a row in the outbox. The commit timed out before its attempt could send it; every copy of the AddItem found its inbox row and tried to send it, while the broker refused; then the AddItem went to the error queue, and no copy will come again unless a person sends it back. Open ${SQL_OUTBOX}: what sends rows that no copy of their message will come for?`,
+    ).toBe(true);
+    await shop().tracer.waitUntilSettled(sent.headers.conversationId, { timeoutMs: 15_000 });
+    const { value: bill } = await shop().bills.load(orderId);
+    expect({ total: bill?.total ?? 0, items: bill?.items ?? 0 }, 'the Meat is billed once').toEqual(
+      { total: PRICES.Meat, items: 1 },
+    );
+    expect(
+      (await firstItems('Meat')) - before,
+      'marketing counts the order once (its inbox drops the FirstItemAdded each copy sent again)',
     ).toBe(1);
   });
 

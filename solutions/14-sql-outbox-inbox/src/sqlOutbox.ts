@@ -8,8 +8,13 @@ import type { ShopContext } from '@pierogi/shop';
  * handler's writes, then a row per message the handler sends. The messages leave after the
  * commit and their rows are deleted.
  *
- * The `OutboxDispatcher` sends what a failure left between the commit and the send (woken by a
- * NOTIFY, or finding it on its next poll), and deletes inbox rows older than a day.
+ * Who sends a row the commit stored but its attempt did not send (the commit timed out, or the
+ * send after it failed):
+ * - a copy of the same message, if one comes: it finds its inbox row and, on the duplicate path,
+ *   sends the rows its first attempt left;
+ * - the `OutboxDispatcher`, whether a copy comes or not: woken by a NOTIFY when a send after a
+ *   commit fails, and otherwise finding the rows on its next poll. Nothing else sends the rows
+ *   of a message that no copy will come for: one that went to the error queue, say.
  */
 export async function useSqlOutboxInbox(shop: ShopContext): Promise<void> {
   const outbox = new SqlOutboxInbox(shop.pool, shop.endpoint.name, {
@@ -20,7 +25,19 @@ export async function useSqlOutboxInbox(shop: ShopContext): Promise<void> {
   await outbox.install();
   outbox.use(shop.endpoint);
 
-  const dispatcher = new OutboxDispatcher(shop.pool, { [shop.endpoint.name]: outbox });
+  const dispatcher = new OutboxDispatcher(
+    shop.pool,
+    { [shop.endpoint.name]: outbox },
+    {
+      // How often it looks for rows nobody announced. It takes only rows at least this old:
+      // younger ones are probably being sent by their own attempt right now.
+      pollMs: 1_000,
+      // Inbox rows older than this are deleted: a copy that comes later is handled again. It
+      // must outlive every retry, and the time a message may wait in the error queue before a
+      // person sends it back.
+      inboxRetentionMs: 24 * 60 * 60 * 1000,
+    },
+  );
   await dispatcher.start();
   // It holds a connection (for LISTEN) until stopped.
   shop.onClose(() => dispatcher.stop());
