@@ -3,7 +3,7 @@ import { useIsolation } from '@pierogi/shared/testing';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import firstHandler from '../../../solutions/01-first-handler/src/index.ts';
-import { type RunningShop, runShop } from '../src/index.ts';
+import { type Bill, type RunningShop, runShop } from '../src/index.ts';
 
 // The system's Chromium, driven by playwright-core (which downloads no browser of its own).
 const CHROMIUM = '/usr/bin/chromium';
@@ -87,10 +87,32 @@ describe.skipIf(!hasChromium)(title, () => {
       .toEqual([expect.stringContaining('1 so far')]);
     // This shop has no deduplication yet: billing charged the Strawberry twice.
     await expect.poll(() => page.locator('#total').textContent(), SETTLED).toBe('26.00');
+    expect(await page.locator('#invoices').textContent(), 'nothing submitted yet').toBe('0');
 
     await page.locator('#chaos-clear').click();
     await expect.poll(() => page.locator('#chaos-rules li').count(), SETTLED).toBe(0);
     expect(shop.chaos.rules()).toEqual([]);
+  });
+
+  it('the chaos panel strikes at any named step, and a delay can hold one', async () => {
+    await page.locator('#chaos-kind').selectOption('crash');
+    await page.locator('#chaos-store').selectOption('step:ack');
+    await page.locator('#chaos-add').click();
+    await page.locator('#chaos-kind').selectOption('delay');
+    expect(
+      await page.locator('#chaos-store').inputValue(),
+      'a delay is on the way by default',
+    ).toBe('');
+    await page.locator('#chaos-store').selectOption('step:orders.save');
+    await page.locator('#chaos-add').click();
+    await expect
+      .poll(() => shop.chaos.rules().map((r) => [r.rule.kind, r.rule.step]), SETTLED)
+      .toEqual([
+        ['crash', 'ack'],
+        ['delay', 'orders.save'],
+      ]);
+    await page.locator('#chaos-clear').click();
+    await expect.poll(() => shop.chaos.rules().length, SETTLED).toBe(0);
   });
 
   it('the error queue shows a message that gave up, with why, and sends it back', async () => {
@@ -126,6 +148,13 @@ describe.skipIf(!hasChromium)(title, () => {
       .poll(() => page.locator('#log li').allTextContents(), SETTLED)
       .toContainEqual(expect.stringContaining('handled ItemAdded'));
     await expect(page.locator('#error').textContent()).resolves.toBe('');
+
+    // Solution 01 sends no invoice; a bill that says two shows as two (exercise 02's problem).
+    const orderId = await page.locator('#order-id').inputValue();
+    const { value: bill, version } = await shop.bills.load(orderId);
+    await shop.bills.save(orderId, { ...(bill as Bill), invoices: 2 }, version);
+    await page.locator('[data-add="Meat"]').click();
+    await expect.poll(() => page.locator('#invoices').textContent(), SETTLED).toBe('2');
   });
 
   it('shows text the user typed as text, never as markup', async () => {
