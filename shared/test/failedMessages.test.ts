@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Endpoint, type Transport } from '../src/bus/index.ts';
 import { defineCommand } from '../src/messages/index.ts';

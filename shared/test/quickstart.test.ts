@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, expect, inject, it } from 'vitest';
 import { describeOn, runCommand } from '../src/testing/index.ts';
 
 const shared = fileURLToPath(new URL('..', import.meta.url));

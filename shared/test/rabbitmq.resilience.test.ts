@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { z } from 'zod';
 import { BrokerUnavailableError, Endpoint, type Transport } from '../src/bus/index.ts';
 import { defineCommand } from '../src/messages/index.ts';

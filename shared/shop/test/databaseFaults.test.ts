@@ -1,6 +1,6 @@
 import { describeOn, waitFor } from '@pierogi/shared/testing';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AddItem } from '../src/contracts.ts';
 import { useRunningShop } from './useRunningShop.ts';
 

@@ -9,7 +9,7 @@ import {
   waitFor,
 } from '@pierogi/shared/testing';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { runShop } from '../src/runShop.ts';
 import { loadShopCode } from '../src/shopCode.ts';
 

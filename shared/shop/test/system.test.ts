@@ -11,7 +11,7 @@ import {
   waitFor,
 } from '@pierogi/shared/testing';
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { listExercises, ROOT } from '../../workshop/src/exercises.ts';
 import type { ShopPart } from '../src/runShop.ts';
 import { loadShopCode, shopCodeModule } from '../src/shopCode.ts';

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { closedPort, describeOn, runCommand } from '@pierogi/shared/testing';
-import { describe, expect, inject, it } from 'vitest';
+import { expect, inject, it } from 'vitest';
 import { sniffPort } from '../src/portSniff.ts';
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));

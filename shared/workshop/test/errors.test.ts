@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeOn, type Isolation, isolate, runCommand, waitFor } from '@pierogi/shared/testing';
 import { AddItem, loadShopCode, type RunningShop, runShop } from '@pierogi/shop';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { listExercises } from '../src/exercises.ts';
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));

@@ -1,7 +1,7 @@
 import { describeOn, isolate, useIsolation } from '@pierogi/shared/testing';
 import amqp from 'amqplib';
 import pg from 'pg';
-import { describe, expect, inject, it } from 'vitest';
+import { expect, inject, it } from 'vitest';
 
 describeOn('rabbitmq', 'smoke: real servers, isolated per test file', () => {
   const iso = useIsolation('servers smoke');
