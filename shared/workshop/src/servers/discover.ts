@@ -90,10 +90,7 @@ export async function discoverServers(options: DiscoverOptions = {}): Promise<Di
       ));
 
   const find = async (kind: ServerKind): Promise<Found> => {
-    if (mode === 'embedded') {
-      const embedded = await embed(kind);
-      return { url: embedded.url, source: 'embedded', stop: embedded.stop };
-    }
+    if (mode === 'embedded') return embeddedFound(await embed(kind));
     if (mode === 'containers') {
       if (!(await hasDocker())) {
         return {
@@ -123,10 +120,7 @@ export async function discoverServers(options: DiscoverOptions = {}): Promise<Di
       const container = await start(kind);
       return { url: container.url, source: 'testcontainers', stop: container.stop };
     }
-    if (mode === 'auto') {
-      const embedded = await embed(kind);
-      return { url: embedded.url, source: 'embedded', stop: embedded.stop };
-    }
+    if (mode === 'auto') return embeddedFound(await embed(kind));
     return {
       problem: `no ${PRODUCT[kind]} at ${maskUrl(localUrls[kind])} (${local.reason}) and no Docker engine for Testcontainers.`,
     };
@@ -148,7 +142,7 @@ export async function discoverServers(options: DiscoverOptions = {}): Promise<Di
         amqpUrl: b.url,
         databaseUrl: d.url,
         sources,
-        banner: bannerFor(sources, mode, options.embeddedDataDir),
+        banner: bannerFor(sources, mode, options.embeddedDataDir, d.sharedWith),
         stop: stopAll,
       };
     }
@@ -180,12 +174,15 @@ function bannerFor(
   sources: Record<ServerKind, ServerSource>,
   mode: ServerMode,
   dataDir: string | undefined,
+  sharedWith: string | undefined,
 ): string | undefined {
   const embedded = (['database', 'broker'] as const).filter((k) => sources[k] === 'embedded');
   if (embedded.length === 0) return undefined;
   const what = embedded
     .map((k) =>
-      k === 'database' ? 'Postgres is PGlite in this process' : 'the broker is in memory',
+      k === 'database'
+        ? `Postgres is PGlite (Postgres in WebAssembly) ${sharedWith ? `in the workshop's ${sharedWith}, shared` : 'in this process'}`
+        : 'the broker is in memory, in this process',
     )
     .join(', ');
   const why = mode === 'embedded' ? 'WORKSHOP_SERVERS=embedded' : 'no server found';
@@ -194,8 +191,17 @@ function bannerFor(
 }
 
 type Found =
-  | { url: string; source: ServerSource; stop?: () => Promise<void> }
+  | { url: string; source: ServerSource; stop?: () => Promise<void>; sharedWith?: string }
   | { problem: string };
+
+function embeddedFound(embedded: StartedEmbedded): Found {
+  return {
+    url: embedded.url,
+    source: 'embedded',
+    stop: embedded.stop,
+    ...(embedded.sharedWith ? { sharedWith: embedded.sharedWith } : {}),
+  };
+}
 
 function memo<T>(fn: () => Promise<T>): () => Promise<T> {
   let value: Promise<T> | undefined;

@@ -9,6 +9,8 @@ import type { ServerKind } from './urls.ts';
 export interface StartedEmbedded {
   url: string;
   stop(): Promise<void>;
+  /** Where it runs, when not in this process: the workshop command whose database this joined. */
+  sharedWith?: string;
 }
 
 /** The ignored folder where embedded mode keeps what it keeps. */
@@ -42,7 +44,9 @@ export async function startEmbedded(
   mkdirSync(dataDir, { recursive: true });
   const claim = path.join(dataDir, '..', 'postgres.json');
   const running = await runningElsewhere(claim);
-  if (running) return { url: running, stop: async () => {} };
+  if (running) {
+    return { url: running.url, stop: async () => {}, sharedWith: `process ${running.pid}` };
+  }
   const database = await startEmbeddedDatabase({ dataDir });
   writeFileSync(claim, JSON.stringify({ pid: process.pid, url: database.url }));
   return {
@@ -55,11 +59,13 @@ export async function startEmbedded(
 }
 
 /** The URL of the embedded database another live process serves from the same folder, if any. */
-async function runningElsewhere(claim: string): Promise<string | undefined> {
+async function runningElsewhere(claim: string): Promise<{ url: string; pid: number } | undefined> {
   if (!existsSync(claim)) return undefined;
   try {
     const { pid, url } = JSON.parse(readFileSync(claim, 'utf8')) as { pid: number; url: string };
-    if (pid !== process.pid && alive(pid) && (await probeDatabase(url, 2_000)).ok) return url;
+    if (pid !== process.pid && alive(pid) && (await probeDatabase(url, 2_000)).ok) {
+      return { url, pid };
+    }
   } catch {
     // unreadable: left by a process that died; start afresh
   }
