@@ -59,6 +59,10 @@ async function run(exercise: ExerciseInfo, which: 'exercise' | 'solution'): Prom
   const { loadShopCode, runShop } = await import('@pierogi/shop');
   const servers = await discoverServers({ embeddedDataDir: EMBEDDED_DATA_DIR });
   if (servers.banner) console.log(`${servers.banner}\n`);
+  servers.whenGone((why) => {
+    console.error(`\n${why}: this command cannot go on. Start it again.`);
+    process.exit(1);
+  });
   const code = await loadShopCode(path.join(ROOT, exercise[which]));
   const port = Number(process.env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {

@@ -186,7 +186,12 @@ export async function checkMode(
   servers: Record<ServerKind, CheckResult>,
   env: NodeJS.ProcessEnv = process.env,
   hasDocker: () => Promise<boolean> = dockerEngineAvailable,
-): Promise<{ mode: CheckResult; servers: Record<ServerKind, CheckResult> }> {
+): Promise<{
+  mode: CheckResult;
+  servers: Record<ServerKind, CheckResult>;
+  /** The servers the commands would run embedded. */
+  embedded: ServerKind[];
+}> {
   const name = 'servers';
   let mode: ServerMode;
   try {
@@ -200,6 +205,7 @@ export async function checkMode(
         fix: 'unset WORKSHOP_SERVERS, or correct it',
       },
       servers,
+      embedded: [],
     };
   }
   const kinds = ['broker', 'database'] as const;
@@ -209,9 +215,10 @@ export async function checkMode(
       mode: {
         name,
         status: 'ok',
-        detail: `embedded (WORKSHOP_SERVERS=embedded): PGlite and the in-memory broker, whatever answers. What it cannot show: ${EMBEDDED_LIMITS}`,
+        detail: `embedded (WORKSHOP_SERVERS=embedded): Postgres as PGlite and an in-memory broker, even where servers answer. Every exercise works; what it cannot show: ${EMBEDDED_LIMITS}`,
       },
-      servers: relaxed(servers, kinds, 'not used: WORKSHOP_SERVERS=embedded'),
+      servers: notUsed(servers, kinds, 'not used: WORKSHOP_SERVERS=embedded'),
+      embedded: [...kinds],
     };
   }
   if (mode === 'containers') {
@@ -230,7 +237,8 @@ export async function checkMode(
             detail: 'WORKSHOP_SERVERS=containers, but no Docker engine answers',
             fix: 'start Docker, or unset WORKSHOP_SERVERS',
           },
-      servers: relaxed(servers, kinds, 'not used: WORKSHOP_SERVERS=containers'),
+      servers: notUsed(servers, kinds, 'not used: WORKSHOP_SERVERS=containers'),
+      embedded: [],
     };
   }
   if (down.length === 0) {
@@ -238,6 +246,7 @@ export async function checkMode(
     return {
       mode: { name, status: 'ok', detail: `${mode}: RabbitMQ and Postgres (from ${from})` },
       servers,
+      embedded: [],
     };
   }
   // A URL someone set and that does not answer stays a failure, in every mode.
@@ -247,28 +256,29 @@ export async function checkMode(
       stand.length < down.length
         ? 'a server named in AMQP_URL / DATABASE_URL must answer'
         : 'RabbitMQ and Postgres must answer on localhost or at AMQP_URL / DATABASE_URL';
-    return { mode: { name, status: 'ok', detail: `${mode}: ${why}` }, servers };
+    return { mode: { name, status: 'ok', detail: `${mode}: ${why}` }, servers, embedded: [] };
   }
   const docker = await hasDocker();
   const what = stand.map((k) => SERVER_NAME[k]).join(' and ');
+  if (docker) {
+    return {
+      mode: {
+        name,
+        status: 'ok',
+        detail: `auto picks containers for ${what}: none answers here, and a Docker engine does (Testcontainers)`,
+      },
+      servers: relaxed(servers, stand, 'Testcontainers will start one'),
+      embedded: [],
+    };
+  }
   return {
-    mode: docker
-      ? {
-          name,
-          status: 'ok',
-          detail: `auto picks containers for ${what}: none answers here, and a Docker engine does (Testcontainers)`,
-        }
-      : {
-          name,
-          status: 'warn',
-          detail: `auto picks embedded for ${what}: none answers here and no Docker engine runs, so the workshop runs on ${stand.map((k) => (k === 'database' ? 'PGlite' : 'the in-memory broker')).join(' and ')}. What it cannot show: ${EMBEDDED_LIMITS}`,
-          fix: 'fine for every exercise; for the whole picture, install RabbitMQ and Postgres or run `docker compose up -d --wait`',
-        },
-    servers: relaxed(
-      servers,
-      stand,
-      docker ? 'Testcontainers will start one' : 'the embedded stand-in is used',
-    ),
+    mode: {
+      name,
+      status: 'ok',
+      detail: `auto picks embedded for ${what}: none answers here and no Docker engine runs, so the workshop runs on ${stand.map((k) => (k === 'database' ? 'PGlite (Postgres in WebAssembly)' : 'an in-memory broker')).join(' and ')}. Every exercise works; what it cannot show: ${EMBEDDED_LIMITS}. For that: install RabbitMQ and Postgres, or \`docker compose up -d --wait\``,
+    },
+    servers: notUsed(servers, stand, 'not running here: the embedded stand-in is used'),
+    embedded: stand,
   };
 }
 
@@ -287,6 +297,17 @@ function relaxed(
   return out;
 }
 
+/** These servers are not used: said so, whatever their probe found. */
+function notUsed(
+  servers: Record<ServerKind, CheckResult>,
+  kinds: readonly ServerKind[],
+  why: string,
+): Record<ServerKind, CheckResult> {
+  const out = { ...servers };
+  for (const kind of kinds) out[kind] = { name: servers[kind].name, status: 'ok', detail: why };
+  return out;
+}
+
 export async function runChecks(timeoutMs = 3000): Promise<CheckResult[]> {
   const [pnpm, brokerFound, databaseFound, shopPort, managementPort] = await Promise.all([
     checkPnpm(),
@@ -295,11 +316,23 @@ export async function runChecks(timeoutMs = 3000): Promise<CheckResult[]> {
     checkShopPort(),
     checkManagementPort(),
   ]);
-  const { mode, servers } = await checkMode({ broker: brokerFound, database: databaseFound });
+  const { mode, servers, embedded } = await checkMode({
+    broker: brokerFound,
+    database: databaseFound,
+  });
   const { broker, database } = servers;
+  const notNeeded = (port: number): CheckResult => ({
+    name: `port ${port}`,
+    status: 'ok',
+    detail: 'not needed: the embedded stand-in is used',
+  });
   const [brokerPort, databasePort] = await Promise.all([
-    checkServerPort('broker', 5672, broker.status === 'ok'),
-    checkServerPort('database', 5432, database.status === 'ok'),
+    embedded.includes('broker')
+      ? notNeeded(5672)
+      : checkServerPort('broker', 5672, broker.status === 'ok'),
+    embedded.includes('database')
+      ? notNeeded(5432)
+      : checkServerPort('database', 5432, database.status === 'ok'),
   ]);
   return [
     checkNode(),
@@ -310,7 +343,7 @@ export async function runChecks(timeoutMs = 3000): Promise<CheckResult[]> {
     shopPort,
     brokerPort,
     databasePort,
-    managementPort,
+    embedded.includes('broker') ? notNeeded(15672) : managementPort,
   ];
 }
 

@@ -27,7 +27,11 @@ Which shop: the one \`pnpm start\` runs, unless
   SHOP_SCHEMA=… SHOP_PREFIX=…     a shop started with these (shared/workshop/src/shopProcess.ts)
 
 A message sent back that fails again returns here, with its count of sends. The endpoints drop a
-copy of a message they applied already, so sending one back twice does no harm.`;
+copy of a message they applied already, so sending one back twice does no harm.
+
+In embedded mode (no RabbitMQ: the broker lives in the running shop's process) list, show and
+delete work here; send messages back from the page (Error queue: Send back) or its API,
+POST /api/errors/ID/retry.`;
 
 /** Which shop's error queue, and what to do with it. */
 function parse(args: readonly string[]): {
@@ -81,7 +85,7 @@ export async function errors(args: readonly string[]): Promise<number> {
   if (action === 'retry' && servers.sources.broker === 'embedded') {
     await servers.stop();
     throw new UsageError(
-      "in embedded mode the broker lives in the running shop's process, so only the shop can send a message back: use the Send back button in the page's error queue, or POST /api/errors/ID/retry (POST /api/errors/retry for all). `pnpm errors list` and `show` work here.",
+      `in embedded mode the broker lives in the running shop's process, so only the shop can send a message back: use the Send back button in the page's error queue, or its API: curl -X POST http://127.0.0.1:${process.env.PORT ?? 3000}/api/errors/${id ?? 'ID'}/retry (POST /api/errors/retry for all). \`pnpm errors list\`, \`show\` and \`delete\` work here.`,
     );
   }
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn' });
@@ -110,7 +114,7 @@ export async function errors(args: readonly string[]): Promise<number> {
     const where = `${which} ${exercise.number} (${exercise.title})`;
     switch (action) {
       case 'list':
-        return list(await failed.list(), where);
+        return list(await failed.list(), where, servers.sources.broker === 'embedded');
       case 'show': {
         const message = await failed.get(id as string);
         if (!message) return missing(id as string, where);
@@ -146,7 +150,7 @@ export async function errors(args: readonly string[]): Promise<number> {
   }
 }
 
-function list(messages: readonly FailedMessage[], where: string): number {
+function list(messages: readonly FailedMessage[], where: string, embedded: boolean): number {
   if (messages.length === 0) {
     console.log(`The error queue of ${where} is empty.`);
     return 0;
@@ -161,7 +165,9 @@ function list(messages: readonly FailedMessage[], where: string): number {
     console.log(`      ${m.reason}: ${m.error}`);
   }
   console.log(
-    '\n`pnpm errors show ID` for one whole; `pnpm errors retry ID` (or --all) to send back.',
+    embedded
+      ? '\n`pnpm errors show ID` for one whole; to send one back, the page of the running shop (Error queue: Send back).'
+      : '\n`pnpm errors show ID` for one whole; `pnpm errors retry ID` (or --all) to send back.',
   );
   return 0;
 }

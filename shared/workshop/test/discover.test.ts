@@ -99,7 +99,8 @@ describe('server discovery', () => {
     expect(servers.sources).toEqual({ broker: 'embedded', database: 'embedded' });
     expect(started.sort()).toEqual(['broker', 'database']);
     expect(servers.amqpUrl).toBe('memory://');
-    expect(servers.banner).toMatch(/^Embedded mode \(no server found\): .*What it cannot show: /);
+    expect(servers.banner).toMatch(/^Embedded mode \(no RabbitMQ or Postgres found\): /);
+    expect(servers.banner).toContain('what it cannot show: ');
   });
 
   it('WORKSHOP_SERVERS=embedded runs embedded even where servers answer', async () => {

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { waitFor } from '@pierogi/shared/testing';
@@ -173,6 +174,82 @@ describe('embedded database (PGlite behind the wire protocol)', () => {
     }
     expect((await p.query('select count(*)::int as c from held')).rows[0]?.c).toBe(1);
     expect(db.stats().deadlocks).toBeGreaterThan(0);
+  });
+
+  it('UNLISTEN on one connection leaves the others listening', async () => {
+    const [a, b] = [
+      new pg.Client({ connectionString: db.url }),
+      new pg.Client({ connectionString: db.url }),
+    ];
+    await Promise.all([a.connect(), b.connect()]);
+    try {
+      const heard: string[] = [];
+      a.on('notification', (n) => heard.push(n.payload ?? ''));
+      await a.query('listen shared_channel');
+      await b.query('listen shared_channel');
+      await b.query('unlisten shared_channel');
+      await b.query("select pg_notify('shared_channel', 'still here')");
+      await waitFor(() => heard.length > 0, { timeoutMs: 5_000, what: 'the notification' });
+      expect(heard).toEqual(['still here']);
+    } finally {
+      await Promise.all([a.end(), b.end()]);
+    }
+  });
+
+  it("a SET search_path of one connection does not leak into another's statements", async () => {
+    const [one, two] = [pool('one'), pool('two')];
+    await one.query('create table whose (v text)');
+    await two.query('create table whose (v text)');
+    await one.query("insert into whose values ('one')");
+    await two.query("insert into whose values ('two')");
+    const setter = await one.connect();
+    try {
+      await setter.query('set search_path to two');
+      expect((await two.query<{ v: string }>('select v from whose')).rows).toEqual([{ v: 'two' }]);
+      expect((await one.query<{ v: string }>('select v from whose')).rows).toEqual([{ v: 'one' }]);
+    } finally {
+      await setter.query('reset search_path');
+      setter.release();
+    }
+  });
+
+  it('COPY FROM STDIN is refused with a clear error, and the server goes on', async () => {
+    const p = pool('one');
+    await p.query('create table copied (v text)');
+    const error = await p.query('copy copied from stdin').catch((e: unknown) => e);
+    expect(String(error)).toMatch(/COPY … FROM STDIN is not supported by the embedded database/);
+    expect((await p.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
+  });
+
+  it('bytes that are not the protocol end that connection, not the server', async () => {
+    const socket = net.connect(db.port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write(Buffer.from([0, 0, 0, 4, 0, 0, 0, 0]));
+    await closed;
+    expect((await pool().query('select 1 as one')).rows).toEqual([{ one: 1 }]);
+  });
+
+  it('a statement that locks rows is not run inside another transaction', async () => {
+    const p = pool('one');
+    await p.query('create table queued (id int)');
+    const owner = await p.connect();
+    try {
+      await owner.query('begin');
+      await owner.query('insert into queued values (1)'); // not committed: nobody else may take it
+      const taken = await p
+        .query(
+          'delete from queued where id in (select id from queued for update skip locked) returning id',
+        )
+        .catch((e: unknown) => e);
+      expect((taken as { code?: string }).code, 'it waited, and gave up saying why').toBe(
+        EMBEDDED_DEADLOCK_CODE,
+      );
+      await owner.query('rollback');
+    } finally {
+      owner.release();
+    }
+    expect((await p.query('select count(*)::int as c from queued')).rows[0]?.c).toBe(0);
   });
 
   it('a connection that goes away in the middle of a transaction is rolled back', async () => {

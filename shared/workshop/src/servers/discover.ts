@@ -35,6 +35,11 @@ export interface DiscoveredServers {
    * are real.
    */
   banner: string | undefined;
+  /**
+   * Calls `lost` if a server this run depends on goes for good: the embedded database joined from
+   * another workshop command, when that command stops. Nothing for other servers.
+   */
+  whenGone(lost: (why: string) => void): void;
   /** Stops the containers and embedded servers this discovery started; not servers it found. */
   stop(): Promise<void>;
 }
@@ -143,6 +148,7 @@ export async function discoverServers(options: DiscoverOptions = {}): Promise<Di
         databaseUrl: d.url,
         sources,
         banner: bannerFor(sources, mode, options.embeddedDataDir, d.sharedWith),
+        whenGone: (lost) => d.whenGone?.(lost),
         stop: stopAll,
       };
     }
@@ -150,7 +156,7 @@ export async function discoverServers(options: DiscoverOptions = {}): Promise<Di
   await stopAll();
   const problems = results.map((r) =>
     r.status === 'rejected'
-      ? `could not start a container: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`
+      ? `could not start ${mode === 'embedded' || mode === 'auto' ? 'a server' : 'a container'}: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`
       : 'problem' in r.value
         ? r.value.problem
         : undefined,
@@ -181,17 +187,23 @@ function bannerFor(
   const what = embedded
     .map((k) =>
       k === 'database'
-        ? `Postgres is PGlite (Postgres in WebAssembly) ${sharedWith ? `in the workshop's ${sharedWith}, shared` : 'in this process'}`
-        : 'the broker is in memory, in this process',
+        ? `Postgres is PGlite, Postgres compiled to WebAssembly, ${sharedWith ? `in the workshop command with ${sharedWith}: keep that one running` : 'in this process'}`
+        : 'the message broker is in memory, in this process',
     )
     .join(', ');
-  const why = mode === 'embedded' ? 'WORKSHOP_SERVERS=embedded' : 'no server found';
+  const why = mode === 'embedded' ? 'WORKSHOP_SERVERS=embedded' : 'no RabbitMQ or Postgres found';
   const data = dataDir && embedded.includes('database') ? `; data in ${dataDir}` : '';
-  return `Embedded mode (${why}): ${what}${data}. What it cannot show: ${EMBEDDED_LIMITS}.`;
+  return `Embedded mode (${why}): ${what}${data}.\nEvery exercise works in it; what it cannot show: ${EMBEDDED_LIMITS}.`;
 }
 
 type Found =
-  | { url: string; source: ServerSource; stop?: () => Promise<void>; sharedWith?: string }
+  | {
+      url: string;
+      source: ServerSource;
+      stop?: () => Promise<void>;
+      sharedWith?: string;
+      whenGone?: (lost: (why: string) => void) => void;
+    }
   | { problem: string };
 
 function embeddedFound(embedded: StartedEmbedded): Found {
@@ -200,6 +212,7 @@ function embeddedFound(embedded: StartedEmbedded): Found {
     source: 'embedded',
     stop: embedded.stop,
     ...(embedded.sharedWith ? { sharedWith: embedded.sharedWith } : {}),
+    ...(embedded.whenGone ? { whenGone: embedded.whenGone } : {}),
   };
 }
 

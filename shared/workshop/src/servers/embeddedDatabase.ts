@@ -20,15 +20,18 @@
  * 4. **A statement is not held up by someone else's idle transaction for long.** Code that holds
  *    a transaction open on one connection and waits for a statement on another (a handler that
  *    writes through the pool inside its message's transaction) would wait forever on one session.
- *    When the owner of the session has sent nothing for {@link EmbeddedDatabaseOptions.borrowAfterMs},
- *    a waiting single statement runs inside the owner's transaction, under a savepoint, and is
- *    kept: if the owner rolls back, it runs again on its own afterwards, as it would have
- *    committed on Postgres. (It sees the owner's uncommitted writes meanwhile; Postgres would not
- *    let it touch those rows before the owner ends either.)
+ *    When the owner of the session has sent nothing for {@link EmbeddedDatabaseOptions.borrowAfterMs}
+ *    and its transaction is open and healthy, a waiting single statement that locks no rows runs
+ *    inside the owner's transaction, under a savepoint, and is kept: if the owner rolls back, it
+ *    runs again on its own afterwards, as it would have committed on Postgres (a different answer
+ *    the second time is counted and said on stderr).
  *
- * What it cannot do: a second *transaction* that waits while the owner waits for it. After
- * {@link EmbeddedDatabaseOptions.deadlockAfterMs}, its statement fails with SQLSTATE 55P03 and a
- * message that says so.
+ * Where it differs from Postgres, on purpose and only then: a statement run inside the owner's
+ * transaction sees the owner's uncommitted rows (and its `now()`), and a second *transaction* that
+ * waits while the owner waits for it fails after {@link EmbeddedDatabaseOptions.deadlockAfterMs}
+ * with SQLSTATE 55P03 and a message that says why. Not supported: COPY FROM STDIN (refused),
+ * named prepared statements shared across connections, session settings other than search_path
+ * kept per connection.
  */
 import { randomInt } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -66,7 +69,14 @@ export interface EmbeddedDatabase {
   readonly url: string;
   readonly port: number;
   /** What it has seen: requests run, deadlocks broken, connections now open. */
-  stats(): { requests: number; borrowed: number; deadlocks: number; connections: number };
+  stats(): {
+    requests: number;
+    borrowed: number;
+    deadlocks: number;
+    /** Borrowed statements whose run again after a rollback answered otherwise than at first. */
+    replayMismatches: number;
+    connections: number;
+  };
   stop(): Promise<void>;
 }
 
@@ -85,7 +95,7 @@ export async function startEmbeddedDatabase(
   const db = options.dataDir
     ? await PGlite.create(options.dataDir)
     : await inMemory(options.templateFile);
-  const session = new Session(db, options.borrowAfterMs ?? 50, options.deadlockAfterMs ?? 300);
+  const session = new Session(db, options.borrowAfterMs ?? 100, options.deadlockAfterMs ?? 300);
   const connections = new Set<Connection>();
   const server = net.createServer((socket) => {
     const connection = new Connection(socket, session);
@@ -93,13 +103,18 @@ export async function startEmbeddedDatabase(
     socket.once('close', () => connections.delete(connection));
   });
   const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    await db.close().catch(() => {});
+    throw error;
+  }
   const port = (server.address() as net.AddressInfo).port;
   return {
     url: `postgres://postgres@${host}:${port}/postgres`,
@@ -108,14 +123,17 @@ export async function startEmbeddedDatabase(
       requests: session.requests,
       borrowed: session.borrowed,
       deadlocks: session.deadlocks,
+      replayMismatches: session.replayMismatches,
       connections: connections.size,
     }),
     async stop() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const connection of connections) connection.destroy();
-      });
+      const closing = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Every connection forgotten (its transaction rolled back, what it borrowed run again)
+      // before the database closes: nothing runs against a closed database.
+      await Promise.all([...connections].map((connection) => connection.end()));
+      await closing;
       await session.idle();
+      session.stopped = true;
       await db.close();
     },
   };
@@ -143,6 +161,8 @@ async function inMemory(templateFile: string | undefined): Promise<PGlite> {
 interface Request {
   readonly connection: Connection;
   readonly bytes: Buffer;
+  /** When it arrived: the deadlock breaker fails only what has waited long enough. */
+  readonly since: number;
 }
 
 /** The one PGlite session, and the queue of requests from every connection. */
@@ -150,6 +170,8 @@ class Session {
   requests = 0;
   deadlocks = 0;
   borrowed = 0;
+  replayMismatches = 0;
+  stopped = false;
   private readonly queue: Request[] = [];
   /** The connection whose transaction is open, if any. */
   private owner: Connection | undefined;
@@ -157,7 +179,9 @@ class Session {
   /** Savepoints the owner has open: while any is, nothing is borrowed (a rollback to it would undo it). */
   private ownerSavepoints = 0;
   /** Statements of others run inside the owner's transaction, to run again if it rolls back. */
-  private borrowedRequests: Request[] = [];
+  private borrowedRequests: { request: Request; tags: string[] }[] = [];
+  /** The owner's last status (`T` open, `E` failed), and whether its request is over (Sync). */
+  private ownerStatus: string | undefined;
   private running: Promise<void> | undefined;
   /** The session's search_path; undefined when unknown (a transaction that set it ended). */
   private searchPath: string | undefined = 'public';
@@ -200,11 +224,22 @@ class Session {
     this.pump();
   }
 
-  listen(connection: Connection, channel: string, on: boolean): void {
+  listen(connection: Connection, channel: string): void {
     const set = this.listeners.get(channel) ?? new Set<Connection>();
-    if (on) set.add(connection);
-    else set.delete(connection);
+    set.add(connection);
     this.listeners.set(channel, set);
+  }
+
+  /** `*`: every channel. The session itself goes on listening, for the others. */
+  unlisten(connection: Connection, channel: string): void {
+    for (const [name, set] of this.listeners)
+      if (channel === '*' || name === channel) set.delete(connection);
+  }
+
+  /** The transaction status a connection would report: its own, or idle. */
+  statusOf(connection: Connection): 'I' | 'T' | 'E' {
+    if (this.owner !== connection) return 'I';
+    return this.ownerStatus === 'E' ? 'E' : 'T';
   }
 
   /** The connection is gone: its requests are dropped, its open transaction rolled back. */
@@ -235,7 +270,7 @@ class Session {
   }
 
   private pump(): void {
-    if (this.running) return;
+    if (this.running || this.stopped) return;
     const index = this.owner ? this.queue.findIndex((r) => r.connection === this.owner) : 0;
     if (index < 0 || this.queue.length === 0) {
       this.watchIdleOwner();
@@ -265,16 +300,30 @@ class Session {
     const { connection, bytes } = request;
     this.requests += 1;
     const wasOwner = this.owner === connection;
+    const statements = statementsOf(bytes);
     let out: Buffer;
+    if (statements.some((text) => /^\s*copy\b[\s\S]*\bfrom\s+stdin\b/i.test(text))) {
+      // PGlite cannot take the data of COPY FROM STDIN over this protocol (it would hang).
+      out = failure(
+        '0A000',
+        'COPY … FROM STDIN is not supported by the embedded database: use INSERT, or run the workshop on Postgres',
+        wasOwner ? ((this.ownerStatus as 'T' | 'E' | undefined) ?? 'I') : 'I',
+      );
+      connection.write(out);
+      return;
+    }
     try {
       await this.useSearchPath(connection.searchPath);
       out = Buffer.from(await this.db.execProtocolRaw(bytes));
     } catch (error) {
-      out = failure('XX000', `the embedded database failed: ${String(error)}`, 'I');
+      out = failure('XX000', `the embedded database failed: ${messageOf(error)}`, 'I');
     }
+    // A setting changed by the client itself (set, reset, set_config): the path is not known.
+    if (statements.some((text) => SETTING.test(text))) this.searchPath = undefined;
     const { kept, status, lastTag } = this.sort(out);
     // No ReadyForQuery (a Flush): the request is not over, the connection keeps the session.
     this.owner = status === 'I' ? undefined : connection;
+    this.ownerStatus = status;
     this.ownerIdleSince = Date.now();
     if (this.owner) this.ownerSavepoints += savepointChange(bytes);
     if (wasOwner && status === 'I') await this.transactionEnded(lastTag === 'COMMIT');
@@ -300,9 +349,9 @@ class Session {
       const failed = [...messages(out)].some((m) => m[0] === 0x45 /* E: ErrorResponse */);
       if (failed) await this.db.exec('rollback to savepoint embedded_borrowed');
       await this.db.exec('release savepoint embedded_borrowed');
-      if (!failed) this.borrowedRequests.push(request);
+      if (!failed) this.borrowedRequests.push({ request, tags: tagsOf(out) });
     } catch (error) {
-      out = failure('XX000', `the embedded database failed: ${String(error)}`, 'I');
+      out = failure('XX000', `the embedded database failed: ${messageOf(error)}`, 'I');
     }
     const { kept } = this.sort(out, 'I'); // its own connection is not in a transaction
     this.ownerIdleSince = Date.now();
@@ -316,13 +365,24 @@ class Session {
     const borrowed = this.borrowedRequests;
     this.borrowedRequests = [];
     if (committed) return;
-    for (const { connection, bytes } of borrowed) {
+    for (const { request, tags } of borrowed) {
+      const { connection, bytes } = request;
+      let again: string[] = [];
       try {
         await this.useSearchPath(connection.searchPath);
         const out = Buffer.from(await this.db.execProtocolRaw(bytes));
         for (const message of messages(out)) if (message[0] === 0x41) this.notify(message);
-      } catch {
-        // as on Postgres, where it committed on its own: nothing to tell anyone
+        again = tagsOf(out);
+      } catch (error) {
+        again = [`failed: ${messageOf(error)}`];
+      }
+      if (again.join('|') !== tags.join('|')) {
+        // On Postgres it would have committed with its first answer; here, run again without the
+        // rolled-back transaction, it answered otherwise. Said, so that it is not silent.
+        this.replayMismatches += 1;
+        console.warn(
+          `embedded database: a statement that ran inside another connection's transaction (which then rolled back) answered "${tags.join('; ')}" the first time and "${again.join('; ')}" when run again: ${statementsOf(bytes).join('; ').slice(0, 200)}`,
+        );
       }
     }
   }
@@ -376,7 +436,7 @@ class Session {
       return;
     }
     if (this.timer) return;
-    const canBorrow = this.ownerSavepoints === 0 && waiting.some((r) => borrowable(r.bytes));
+    const canBorrow = this.ownerCanLend() && waiting.some((r) => borrowable(r.bytes));
     const after = canBorrow ? this.borrowAfterMs : this.deadlockAfterMs;
     const wait = Math.max(0, this.ownerIdleSince + after - Date.now());
     this.timer = setTimeout(() => {
@@ -384,15 +444,17 @@ class Session {
       if (this.running || this.owner !== owner) return this.pump();
       const idleFor = Date.now() - this.ownerIdleSince;
       const next = this.queue.find((r) => r.connection !== owner && borrowable(r.bytes));
-      if (next && this.ownerSavepoints === 0 && idleFor >= this.borrowAfterMs) {
+      if (next && this.ownerCanLend() && idleFor >= this.borrowAfterMs) {
         this.queue.splice(this.queue.indexOf(next), 1);
         this.start(() => this.borrow(next));
         return;
       }
       if (idleFor < this.deadlockAfterMs) return this.watchIdleOwner();
+      const now = Date.now();
       for (let i = this.queue.length - 1; i >= 0; i--) {
         const request = this.queue[i];
         if (!request || request.connection === owner) continue;
+        if (now - request.since < this.deadlockAfterMs) continue; // it has not waited long yet
         this.queue.splice(i, 1);
         this.deadlocks += 1;
         request.connection.write(
@@ -403,7 +465,17 @@ class Session {
           ),
         );
       }
+      this.watchIdleOwner(); // those that came later wait their own time
     }, wait);
+  }
+
+  /**
+   * Whether a statement of another connection may run inside the owner's transaction now: the
+   * transaction is open and healthy (not failed), its last request is over (not a portal half
+   * read), and no savepoint of its own is open (rolling back to it would undo the statement).
+   */
+  private ownerCanLend(): boolean {
+    return this.ownerStatus === 'T' && this.ownerSavepoints === 0;
   }
 }
 
@@ -421,13 +493,23 @@ function statementsOf(bytes: Buffer): string[] {
   return texts.flatMap((text) => text.split(';')).filter((text) => text.trim() !== '');
 }
 
+/** What changes a session setting: after it, the session's search_path is not known. */
+const SETTING = /^\s*(set|reset|discard)\b|\bset_config\s*\(/i;
+
+/** Row locks: inside another transaction they would lock, or skip, what is not theirs. */
+const LOCKING =
+  /\bfor\s+(update|share|no\s+key\s+update|key\s+share)\b|\bskip\s+locked\b|\bnowait\b/i;
+
 const SESSION_STATEMENT =
   /^\s*(begin|start|commit|end|rollback|abort|savepoint|release|prepare|listen|unlisten|set|reset|discard|lock|vacuum|do)\b/i;
 
 /** A request that may run inside someone else's transaction: statements, no transaction control. */
 function borrowable(bytes: Buffer): boolean {
   const statements = statementsOf(bytes);
-  return statements.length > 0 && !statements.some((text) => SESSION_STATEMENT.test(text));
+  return (
+    statements.length > 0 &&
+    !statements.some((text) => SESSION_STATEMENT.test(text) || LOCKING.test(text))
+  );
 }
 
 /** How a request of the owner changes the count of its open savepoints. */
@@ -447,27 +529,36 @@ class Connection {
   private started = false;
   private pending: Buffer[] = [];
   private closed = false;
+  private forgotten: Promise<void> | undefined;
 
   constructor(
     private readonly socket: net.Socket,
     private readonly session: Session,
   ) {
     socket.setNoDelay(true);
-    socket.on('data', (data) => this.receive(data));
-    socket.on('error', () => {}); // a client that goes away is not our failure
-    socket.once('close', () => {
-      if (this.closed) return;
-      this.closed = true;
-      void this.session.forget(this);
+    socket.on('data', (data) => {
+      try {
+        this.receive(data);
+      } catch {
+        this.end(); // bytes that are not the protocol: this connection ends, the server lives on
+      }
     });
+    socket.on('error', () => {}); // a client that goes away is not our failure
+    socket.once('close', () => void this.end());
+  }
+
+  /** Ends the connection: its queued requests dropped, its open transaction rolled back. */
+  end(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      this.forgotten = this.session.forget(this);
+      this.socket.destroy();
+    }
+    return this.forgotten ?? Promise.resolve();
   }
 
   write(data: Buffer): void {
     if (!this.closed && data.length > 0 && this.socket.writable) this.socket.write(data);
-  }
-
-  destroy(): void {
-    this.socket.destroy();
   }
 
   private receive(data: Buffer): void {
@@ -476,6 +567,7 @@ class Connection {
       if (!this.started) {
         if (this.buffer.length < 8) return;
         const length = this.buffer.readInt32BE(0);
+        if (length < 8 || length > 10_000) throw new Error(`startup packet of ${length} bytes`);
         if (this.buffer.length < length) return;
         const packet = this.buffer.subarray(0, length);
         this.buffer = this.buffer.subarray(length);
@@ -484,6 +576,7 @@ class Connection {
       }
       if (this.buffer.length < 5) return;
       const length = 1 + this.buffer.readInt32BE(1);
+      if (length < 5) throw new Error(`message of ${length} bytes`);
       if (this.buffer.length < length) return;
       const message = this.buffer.subarray(0, length);
       this.buffer = this.buffer.subarray(length);
@@ -541,21 +634,32 @@ class Connection {
     const type = String.fromCharCode(message[0] ?? 0);
     if (type === 'X') {
       // Forgotten now, not when the socket closes: its open transaction ends before anything else.
-      this.closed = true;
-      void this.session.forget(this);
-      this.socket.end();
+      void this.end();
       return;
     }
-    this.pending.push(message);
-    if (type === 'Q') {
+    if (type === 'Q' && this.pending.length === 0) {
       const text = message.subarray(5, message.length - 1).toString('utf8');
-      const listen = /^\s*(un)?listen\s+"?([A-Za-z_][\w$]*)"?\s*;?\s*$/i.exec(text);
-      if (listen?.[2]) this.session.listen(this, listen[2], !listen[1]);
+      const unlisten = /^\s*unlisten\s+("?)([A-Za-z_][\w$]*|\*)\1\s*;?\s*$/i.exec(text);
+      if (unlisten?.[2]) {
+        // Answered here: the session keeps listening for the connections that still do.
+        const channel = unlisten[1] ? unlisten[2] : unlisten[2].toLowerCase();
+        this.session.unlisten(this, channel);
+        this.write(
+          Buffer.concat([
+            packetOf('C', Buffer.from('UNLISTEN\0')),
+            readyForQuery(this.session.statusOf(this)),
+          ]),
+        );
+        return;
+      }
+      const listen = /^\s*listen\s+("?)([A-Za-z_][\w$]*)\1\s*;?\s*$/i.exec(text);
+      if (listen?.[2]) this.session.listen(this, listen[1] ? listen[2] : listen[2].toLowerCase());
     }
+    this.pending.push(message);
     if (type === 'Q' || type === 'S' || type === 'H') {
       const bytes = this.pending.length === 1 ? message : Buffer.concat(this.pending);
       this.pending = [];
-      this.session.submit({ connection: this, bytes });
+      this.session.submit({ connection: this, bytes, since: Date.now() });
     }
   }
 }
@@ -583,6 +687,26 @@ function parameterStatus(name: string, value: string): Buffer {
 
 function readyForQuery(status: 'I' | 'T' | 'E'): Buffer {
   return packetOf('Z', Buffer.from(status, 'latin1'));
+}
+
+/** The command tags (or error codes) of a response: what a client was told happened. */
+function tagsOf(out: Buffer): string[] {
+  const tags: string[] = [];
+  for (const message of messages(out)) {
+    if (message[0] === 0x43 /* C */)
+      tags.push(message.subarray(5, message.length - 1).toString('latin1'));
+    if (message[0] === 0x45 /* E */) tags.push('error');
+  }
+  return tags;
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  try {
+    return JSON.stringify(error);
+  } catch {
+    return String(error);
+  }
 }
 
 /** An error, then ReadyForQuery with `status`: a request that failed as a whole. */
