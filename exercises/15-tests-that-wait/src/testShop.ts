@@ -8,7 +8,7 @@ import { afterAll, beforeAll, inject } from 'vitest';
  * The chaos a test of this shop runs under, chosen by `CHAOS_SEED` (nothing to do in this file).
  *
  * - unset or 0: none, a quiet shop;
- * - any other number: half the messages leave the sender half a second late, and about one in four
+ * - any other number: half the messages leave the sender two seconds late, and about one in four
  *   leaves twice; the seed decides which ones, and the same seed picks the same ones again.
  *
  * `pnpm check 15` runs your test under several seeds; `CHAOS_SEED=3 pnpm test` (in this folder)
@@ -17,7 +17,7 @@ import { afterAll, beforeAll, inject } from 'vitest';
 export function chaosOf(seed: number): ChaosRule<ShopStep>[] {
   if (!seed) return [];
   return [
-    { kind: 'delay', rate: 0.5, delayMs: 500 },
+    { kind: 'delay', rate: 0.5, delayMs: 2_000 },
     { kind: 'duplicate', rate: 0.25 },
   ];
 }

@@ -125,7 +125,7 @@ describe('15 tests that wait for done', () => {
     );
     expect(
       failed.map((run) => run.seed),
-      `${fileToOpen(TEST_FILE)} fails under chaos, where half the messages leave half a second late and some leave twice; the shop itself is correct (it is the solution of 14):\n${failed.map(described).join('\n')}\nA test that waits a fixed time looks before the shop is done whenever the shop is slower than that. Wait until each command's conversation has settled instead: shop().tracer.waitUntilSettled(conversationId, { timeoutMs }), with the conversation id of the message the frontend sent`,
+      `${fileToOpen(TEST_FILE)} fails under chaos, where half the messages leave two seconds late and some leave twice; the shop itself is correct (it is the solution of 14):\n${failed.map(described).join('\n')}\nA test that waits a fixed time looks before the shop is done whenever the shop is slower than that. Wait until each command's conversation has settled instead: shop().tracer.waitUntilSettled(conversationId, { timeoutMs }), with the conversation id of the message the frontend sent`,
     ).toEqual([]);
   });
 
