@@ -13,8 +13,9 @@ const EMBEDDED_SUITES = [
   'shared/test/outboxDispatcher.test.ts',
   'shared/test/sqlOutboxInbox.proof.test.ts',
   'shared/test/strategies.proof.test.ts',
-  'shared/workshop/test/exercises.first.test.ts',
-  'shared/workshop/test/exercises.second.test.ts',
+  'shared/workshop/test/exercises.part1.test.ts',
+  'shared/workshop/test/exercises.part2.test.ts',
+  'shared/workshop/test/exercises.part3.test.ts',
 ];
 
 export default defineConfig({
@@ -22,9 +23,9 @@ export default defineConfig({
     // Real servers answer in milliseconds; these bounds only stop a hang from lasting forever.
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // Two test files at a time even on two cores (Vitest would take one): most of a test's time
-    // is spent waiting for servers and for the checks' child processes, not computing.
-    maxWorkers: 2,
+    // Three test files at a time even on two cores (Vitest would take one): most of a test's
+    // time is spent waiting for servers and for the checks' child processes, not computing.
+    maxWorkers: 3,
     projects: [
       {
         extends: true,

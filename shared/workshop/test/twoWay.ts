@@ -19,16 +19,19 @@ const expectedFailures = (exercise: ExerciseInfo): string[] =>
 /** The checks run on this run's servers: real ones, or the embedded ones the `embedded` project starts. */
 const servers = { AMQP_URL: inject('amqpUrl'), DATABASE_URL: inject('databaseUrl') };
 
+/** The test files the exercises are shared between: they run side by side. */
+const PARTS = 3;
+
 /**
- * The two-way test of the exercises in `half` (the first or the second half of the list, so two
- * test files share the work and run side by side).
+ * The two-way test of the exercises in `part` (of {@link PARTS}, in the order of the list, so
+ * that the test files share the work and run side by side).
  */
-export function twoWay(half: 1 | 2): void {
+export function twoWay(part: 1 | 2 | 3): void {
   const all = listExercises();
-  const middle = Math.ceil(all.length / 2);
-  const mine = half === 1 ? all.slice(0, middle) : all.slice(middle);
-  describe(`every exercise (${half === 1 ? 'first' : 'second'} half): the check fails on its starting point and passes on its solution`, () => {
-    it.runIf(half === 1)(
+  const size = Math.ceil(all.length / PARTS);
+  const mine = all.slice((part - 1) * size, part * size);
+  describe(`every exercise (part ${part} of ${PARTS}): the check fails on its starting point and passes on its solution`, () => {
+    it.runIf(part === 1)(
       'lists exercises in order, each with a title, an exercise and a solution folder',
       () => {
         const all = listExercises();
