@@ -56,6 +56,7 @@ async function runTestFile(): Promise<Map<number, TestRun>> {
           // The servers this check found (embedded ones included, by URL): the child joins them
           // instead of starting its own.
           WORKSHOP_SERVERS: 'auto',
+          ...(inject('embedded').includes('database') ? { RUNS_ONE_AT_A_TIME: '1' } : {}),
           AMQP_URL: inject('amqpUrl'),
           DATABASE_URL: inject('databaseUrl'),
         },
@@ -108,25 +109,25 @@ describe('15 tests that wait for done', () => {
   }, 90_000);
   const result = (seed: number) => runs?.get(seed) as TestRun;
 
-  it('the test of the shop passes on a quiet shop', () => {
+  // One check for the quiet run and the chaos runs: on a busy machine a fixed sleep may fail
+  // the quiet run too, and it is the same mistake either way.
+  it(`the test of the shop passes on a quiet shop and under delay and duplicate chaos, seeds ${CHAOS_SEEDS.join(', ')}`, () => {
     const quiet = result(0);
-    expect(
-      quiet.failures.length,
-      `${fileToOpen(TEST_FILE)} fails on a quiet shop, with no chaos at all:\n${described(quiet)}\nIf an order, a bill or a count is missing, the test looked before the shop was done: it must wait until the conversation of each command is settled (shop().tracer)`,
-    ).toBe(0);
-    expect(quiet.passed.length, `${fileToOpen(TEST_FILE)} has no test that passes`).toBeGreaterThan(
-      0,
-    );
-  });
-
-  it(`the test of the shop passes under delay and duplicate chaos, seeds ${CHAOS_SEEDS.join(', ')}`, () => {
     const failed = CHAOS_SEEDS.map(result).filter(
       (run) => run.failures.length > 0 || run.passed.length === 0,
     );
-    expect(
-      failed.map((run) => run.seed),
-      `${fileToOpen(TEST_FILE)} fails under chaos, where half the messages leave two seconds late and some leave twice; the shop itself is correct (it is the solution of 14):\n${failed.map(described).join('\n')}\nA test that waits a fixed time looks before the shop is done whenever the shop is slower than that. Wait until each command's conversation has settled instead: shop().tracer.waitUntilSettled(conversationId, { timeoutMs }), with the conversation id of the message the frontend sent`,
-    ).toEqual([]);
+    const why: string[] = [];
+    if (quiet.failures.length > 0 || quiet.passed.length === 0) {
+      why.push(
+        `${fileToOpen(TEST_FILE)} fails on a quiet shop, with no chaos at all:\n${described(quiet)}${quiet.passed.length === 0 && quiet.failures.length === 0 ? '\n    - no test passed' : ''}\nIf an order, a bill or a count is missing, the test looked before the shop was done: it must wait until the conversation of each command is settled (shop().tracer)`,
+      );
+    }
+    if (failed.length > 0) {
+      why.push(
+        `${fileToOpen(TEST_FILE)} fails under chaos, where half the messages leave two seconds late and some leave twice; the shop itself is correct (it is the solution of 14):\n${failed.map(described).join('\n')}\nA test that waits a fixed time looks before the shop is done whenever the shop is slower than that. Wait until each command's conversation has settled instead: shop().tracer.waitUntilSettled(conversationId, { timeoutMs }), with the conversation id of the message the frontend sent`,
+      );
+    }
+    expect(why, why.join('\n\n')).toEqual([]);
   });
 
   it('the test of the shop does not sleep', () => {
