@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { ROOT } from '../src/exercises.ts';
+import { codeUnderCheck, fileToOpen } from './codeUnderCheck.ts';
 
 /**
  * Check 15 runs the attendee's own test file, `src/shop.test.ts`, with the vitest config of their
@@ -15,18 +16,6 @@ import { ROOT } from '../src/exercises.ts';
 const TEST_FILE = 'src/shop.test.ts';
 const CHAOS_SEEDS = [1, 2, 3] as const;
 const ALL_SEEDS = [0, ...CHAOS_SEEDS];
-
-/**
- * The folder under check, as `codeUnderCheck` in harness.ts says it (not imported from there:
- * this check starts no shop itself, and the harness would load the whole shop just to say so).
- */
-function codeUnderCheck(): string {
-  const code = process.env.SHOP_CODE;
-  if (!code) throw new Error('SHOP_CODE is not set: run checks with `pnpm check NN`');
-  return code;
-}
-
-const fileToOpen = (relative: string) => path.join(codeUnderCheck(), relative);
 
 interface TestRun {
   readonly seed: number;

@@ -11,24 +11,12 @@ import {
 } from '@pierogi/shop';
 import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { ROOT } from '../src/exercises.ts';
+import { codeUnderCheck } from './codeUnderCheck.ts';
 
 /** Retries in checks: 3 attempts a delivery, 3 delayed retries (100 ms, 500 ms, 2 s). */
 const CHECK_RECOVERABILITY = { immediateRetries: 2, delayedRetriesMs: [100, 500, 2_000] };
 
-/**
- * The folder of the shop code a check runs against (the exercise's or its solution's): SHOP_CODE,
- * relative to the repository root.
- */
-export function codeUnderCheck(): string {
-  const code = process.env.SHOP_CODE;
-  if (!code) throw new Error('SHOP_CODE is not set: run checks with `pnpm check NN`');
-  return code;
-}
-
-/** A file of the shop code under check, as the attendee would open it. */
-export function fileToOpen(relative: string): string {
-  return path.join(codeUnderCheck(), relative);
-}
+export { codeUnderCheck, fileToOpen } from './codeUnderCheck.ts';
 
 /**
  * Starts a shop with the shop code under check for this check file, on real RabbitMQ and Postgres

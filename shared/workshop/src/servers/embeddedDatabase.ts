@@ -163,6 +163,10 @@ interface Request {
   readonly bytes: Buffer;
   /** When it arrived: the deadlock breaker fails only what has waited long enough. */
   readonly since: number;
+  /** Its SQL texts, read once when it arrives (the queue looks at them more than once). */
+  readonly statements: readonly string[];
+  /** Whether it may run inside another connection's transaction ({@link borrowable}). */
+  readonly borrowable: boolean;
 }
 
 /** The one PGlite session, and the queue of requests from every connection. */
@@ -200,7 +204,7 @@ class Session {
       request.connection !== this.owner &&
       !this.queue.some((r) => r.connection === request.connection)
     ) {
-      const statements = statementsOf(request.bytes);
+      const { statements } = request;
       if (
         statements.length === 1 &&
         request.bytes[0] === 0x51 &&
@@ -297,10 +301,9 @@ class Session {
   }
 
   private async run(request: Request): Promise<void> {
-    const { connection, bytes } = request;
+    const { connection, bytes, statements } = request;
     this.requests += 1;
     const wasOwner = this.owner === connection;
-    const statements = statementsOf(bytes);
     let out: Buffer;
     if (statements.some((text) => /^\s*copy\b[\s\S]*\bfrom\s+stdin\b/i.test(text))) {
       // PGlite cannot take the data of COPY FROM STDIN over this protocol (it would hang).
@@ -325,7 +328,7 @@ class Session {
     this.owner = status === 'I' ? undefined : connection;
     this.ownerStatus = status;
     this.ownerIdleSince = Date.now();
-    if (this.owner) this.ownerSavepoints += savepointChange(bytes);
+    if (this.owner) this.ownerSavepoints += savepointChange(statements);
     if (wasOwner && status === 'I') await this.transactionEnded(lastTag === 'COMMIT');
     connection.write(Buffer.concat(kept));
   }
@@ -381,7 +384,7 @@ class Session {
         // rolled-back transaction, it answered otherwise. Said, so that it is not silent.
         this.replayMismatches += 1;
         console.warn(
-          `embedded database: a statement that ran inside another connection's transaction (which then rolled back) answered "${tags.join('; ')}" the first time and "${again.join('; ')}" when run again: ${statementsOf(bytes).join('; ').slice(0, 200)}`,
+          `embedded database: a statement that ran inside another connection's transaction (which then rolled back) answered "${tags.join('; ')}" the first time and "${again.join('; ')}" when run again: ${request.statements.join('; ').slice(0, 200)}`,
         );
       }
     }
@@ -436,14 +439,14 @@ class Session {
       return;
     }
     if (this.timer) return;
-    const canBorrow = this.ownerCanLend() && waiting.some((r) => borrowable(r.bytes));
+    const canBorrow = this.ownerCanLend() && waiting.some((r) => r.borrowable);
     const after = canBorrow ? this.borrowAfterMs : this.deadlockAfterMs;
     const wait = Math.max(0, this.ownerIdleSince + after - Date.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (this.running || this.owner !== owner) return this.pump();
       const idleFor = Date.now() - this.ownerIdleSince;
-      const next = this.queue.find((r) => r.connection !== owner && borrowable(r.bytes));
+      const next = this.queue.find((r) => r.connection !== owner && r.borrowable);
       if (next && this.ownerCanLend() && idleFor >= this.borrowAfterMs) {
         this.queue.splice(this.queue.indexOf(next), 1);
         this.start(() => this.borrow(next));
@@ -504,8 +507,7 @@ const SESSION_STATEMENT =
   /^\s*(begin|start|commit|end|rollback|abort|savepoint|release|prepare|listen|unlisten|set|reset|discard|lock|vacuum|do)\b/i;
 
 /** A request that may run inside someone else's transaction: statements, no transaction control. */
-function borrowable(bytes: Buffer): boolean {
-  const statements = statementsOf(bytes);
+function borrowable(statements: readonly string[]): boolean {
   return (
     statements.length > 0 &&
     !statements.some((text) => SESSION_STATEMENT.test(text) || LOCKING.test(text))
@@ -513,9 +515,9 @@ function borrowable(bytes: Buffer): boolean {
 }
 
 /** How a request of the owner changes the count of its open savepoints. */
-function savepointChange(bytes: Buffer): number {
+function savepointChange(statements: readonly string[]): number {
   let change = 0;
-  for (const text of statementsOf(bytes)) {
+  for (const text of statements) {
     if (/^\s*savepoint\b/i.test(text)) change += 1;
     else if (/^\s*release\b/i.test(text)) change -= 1;
   }
@@ -659,7 +661,14 @@ class Connection {
     if (type === 'Q' || type === 'S' || type === 'H') {
       const bytes = this.pending.length === 1 ? message : Buffer.concat(this.pending);
       this.pending = [];
-      this.session.submit({ connection: this, bytes, since: Date.now() });
+      const statements = statementsOf(bytes);
+      this.session.submit({
+        connection: this,
+        bytes,
+        since: Date.now(),
+        statements,
+        borrowable: borrowable(statements),
+      });
     }
   }
 }
