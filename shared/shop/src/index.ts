@@ -6,6 +6,12 @@ export {
   type FirstItems,
   type Order,
 } from './entities.ts';
+export {
+  type CounterexamplePanel,
+  type CounterexampleView,
+  offlineSvg,
+  viewOfCounterexample,
+} from './frontend/counterexampleView.ts';
 export { createFrontend, type FrontendOptions, MAX_BODY_BYTES } from './frontend/http.ts';
 export { LiveLog, type LogEntry } from './liveLog.ts';
 export {

@@ -17,6 +17,7 @@ import {
 } from '@pierogi/shared';
 import pg from 'pg';
 import { type Bill, Entities, type FirstItems, type Order } from './entities.ts';
+import type { CounterexamplePanel } from './frontend/counterexampleView.ts';
 import { createFrontend } from './frontend/http.ts';
 import { PgRequestKeys } from './frontend/requestKeys.ts';
 import { LiveLog } from './liveLog.ts';
@@ -51,6 +52,8 @@ export interface RunShopOptions {
   readonly recoverability?: RecoverabilityPolicy;
   /** How long start-up waits for a database or broker that is not there yet. Default 30 s. */
   readonly startupTimeoutMs?: number;
+  /** The last counterexample of an exercise's check, for the page (see {@link FrontendOptions}). */
+  readonly counterexample?: () => Promise<CounterexamplePanel | undefined>;
 }
 
 /**
@@ -251,6 +254,7 @@ export async function runShop(options: RunShopOptions): Promise<RunningShop> {
           log,
           ...(failed ? { failed } : {}),
           ...(requests ? { requests } : {}),
+          ...(options.counterexample ? { counterexample: options.counterexample } : {}),
         });
   if (app) {
     const address = await app.listen({

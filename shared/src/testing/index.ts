@@ -1,5 +1,13 @@
 export { canForceCloseConnections, forceCloseConnections } from './brokerControl.ts';
 export {
+  type Counterexample,
+  type CounterexampleStep,
+  counterexampleDiagram,
+  describeStep,
+  formatCounterexample,
+  participantsOf,
+} from './counterexample.ts';
+export {
   type ActorRun,
   type ExploreOptions,
   type ExploreResult,

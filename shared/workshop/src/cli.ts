@@ -54,9 +54,13 @@ function exercises(): number {
   return 0;
 }
 
+/** Exercises whose check finds counterexamples: their page shows the last one. */
+const SHOWS_COUNTEREXAMPLES = new Set(['16', '17']);
+
 async function run(exercise: ExerciseInfo, which: 'exercise' | 'solution'): Promise<number> {
   const { discoverServers, EMBEDDED_DATA_DIR } = await import('./servers/index.ts');
   const { loadShopCode, runShop } = await import('@pierogi/shop');
+  const { counterexamplePanel } = await import('./counterexamples.ts');
   const servers = await discoverServers({ embeddedDataDir: EMBEDDED_DATA_DIR });
   if (servers.banner) console.log(`${servers.banner}\n`);
   servers.whenGone((why) => {
@@ -76,6 +80,9 @@ async function run(exercise: ExerciseInfo, which: 'exercise' | 'solution'): Prom
     host: process.env.HOST ?? '127.0.0.1',
     schema: `shop_${exercise.number}_${which}`,
     prefix: `shop.${exercise.number}.${which}.`,
+    ...(SHOWS_COUNTEREXAMPLES.has(exercise.number)
+      ? { counterexample: () => counterexamplePanel(exercise[which]) }
+      : {}),
   });
   console.log(
     `\n${which === 'exercise' ? 'Exercise' : 'Solution'} ${exercise.number} (${exercise.title}) is running.\nOpen ${shop.url} — Ctrl-C stops it.\n`,

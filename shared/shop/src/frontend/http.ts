@@ -33,6 +33,7 @@ import type { LiveLog } from '../liveLog.ts';
 import { type Accepted, accepted as acceptedAs, type CustomerIntents } from '../shopCode.ts';
 import type { ShopStep } from '../steps.ts';
 import { chaosRoutes } from './chaosApi.ts';
+import type { CounterexamplePanel } from './counterexampleView.ts';
 import { errorsRoutes } from './errorsApi.ts';
 import { MemoryRequestKeys, type RequestKeys } from './requestKeys.ts';
 import { BadJsonError, parseStrictJson } from './strictJson.ts';
@@ -112,6 +113,11 @@ export interface FrontendOptions {
    * connection, before it is cut off (408). Default 10 s and 5 s.
    */
   readonly timeouts?: { readonly requestMs?: number; readonly keepAliveMs?: number };
+  /**
+   * The last counterexample an exercise's check found (exercises 16 and 17), read on each request:
+   * the page shows it as a sequence diagram. None: the page has no such panel.
+   */
+  readonly counterexample?: () => Promise<CounterexamplePanel | undefined>;
 }
 
 /**
@@ -279,6 +285,21 @@ export function createFrontend(options: FrontendOptions): FastifyInstance {
   );
 
   app.get('/', (_request, reply) => reply.type('text/html; charset=utf-8').send(PAGE));
+
+  const counterexample = options.counterexample;
+  if (counterexample) {
+    // 200 either way: a 404 means this shop shows no counterexamples at all.
+    app.get('/api/counterexample', async () => {
+      const panel = await counterexample();
+      return (
+        panel ?? {
+          title: 'none yet',
+          message:
+            'run the check in another terminal (pnpm check NN): this panel shows the last counterexample it found',
+        }
+      );
+    });
+  }
 
   app.get('/api/fillings', async () => ({
     fillings: FILLINGS.map((name) => ({ name, priceCents: PRICES[name] })),
