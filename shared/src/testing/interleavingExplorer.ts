@@ -5,6 +5,8 @@
  * Executions are replayed from scratch with fresh stores, choice by choice, depth first.
  */
 
+import type { Counterexample } from './counterexample.ts';
+
 export type ActorRun<Stores> = (
   stores: Stores,
   attempt: number,
@@ -40,13 +42,31 @@ export interface ExploreOptions<Stores> {
   readonly maxFailures?: number;
   /** A guard against an exploration that would never end. Default 100,000. */
   readonly maxExecutions?: number;
+  /** What the stores hold at the end of a failing execution, for its report. */
+  readonly describe?: (stores: Stores) => string | Promise<string>;
+}
+
+/** One event of an execution: an actor took a step, crashed before one, or all were stuck. */
+export interface ExecutionStep {
+  readonly kind: 'step' | 'crash' | 'deadlock';
+  readonly actor: string;
+  /** The step taken, or the one crashed before, or the one waited for. */
+  readonly label: string;
 }
 
 export interface ExploreResult {
   readonly ok: boolean;
   readonly executions: number;
   readonly elapsedMs: number;
-  readonly failure?: { readonly invariant: string; readonly trace: readonly string[] };
+  readonly failure?: {
+    readonly invariant: string;
+    /** The execution as lines of text ("copy 1: load order"). */
+    readonly trace: readonly string[];
+    /** The same execution, event by event. */
+    readonly steps: readonly ExecutionStep[];
+    /** What the stores held at its end ({@link ExploreOptions.describe}). */
+    readonly outcome?: string;
+  };
 }
 
 interface Running<Stores> {
@@ -91,6 +111,7 @@ export async function exploreInterleavings<Stores>(
 async function execute<Stores>(options: ExploreOptions<Stores>, prefix: readonly number[]) {
   const stores = options.stores();
   const trace: string[] = [];
+  const steps: ExecutionStep[] = [];
   const chosen: number[] = [];
   const counts: number[] = [];
   let failuresLeft = options.maxFailures ?? 0;
@@ -125,7 +146,14 @@ async function execute<Stores>(options: ExploreOptions<Stores>, prefix: readonly
       trace.push(
         `deadlock: ${waiting.map((r) => `${r.actor.name} waits to "${r.next?.label}"`).join(', ')}`,
       );
-      return { chosen, options: counts, failure: { invariant: 'no deadlock', trace } };
+      for (const r of waiting) {
+        steps.push({ kind: 'deadlock', actor: r.actor.name, label: r.next?.label ?? '' });
+      }
+      return {
+        chosen,
+        options: counts,
+        failure: { invariant: 'no deadlock', trace, steps, ...(await outcomeOf(options, stores)) },
+      };
     }
     const index = prefix[chosen.length] ?? 0;
     chosen.push(index);
@@ -135,6 +163,7 @@ async function execute<Stores>(options: ExploreOptions<Stores>, prefix: readonly
     if (choice.kind === 'crash') {
       failuresLeft--;
       trace.push(`${r.actor.name}: crashes before "${r.next?.label}" and starts over`);
+      steps.push({ kind: 'crash', actor: r.actor.name, label: r.next?.label ?? '' });
       await r.generator.return(undefined);
       r.attempt++;
       r.generator = r.actor.run(stores, r.attempt);
@@ -144,6 +173,7 @@ async function execute<Stores>(options: ExploreOptions<Stores>, prefix: readonly
       continue;
     }
     trace.push(`${r.actor.name}: ${r.next?.label}`);
+    steps.push({ kind: 'step', actor: r.actor.name, label: r.next?.label ?? '' });
     r.started = true;
     const after = await r.generator.next();
     r.next = after.done ? undefined : asStep(after.value);
@@ -151,10 +181,21 @@ async function execute<Stores>(options: ExploreOptions<Stores>, prefix: readonly
 
   for (const invariant of options.invariants) {
     if (!(await invariant.holds(stores))) {
-      return { chosen, options: counts, failure: { invariant: invariant.name, trace } };
+      return {
+        chosen,
+        options: counts,
+        failure: { invariant: invariant.name, trace, steps, ...(await outcomeOf(options, stores)) },
+      };
     }
   }
   return { chosen, options: counts };
+}
+
+async function outcomeOf<Stores>(
+  options: ExploreOptions<Stores>,
+  stores: Stores,
+): Promise<{ outcome?: string }> {
+  return options.describe ? { outcome: await options.describe(stores) } : {};
 }
 
 const ALWAYS = () => true;
@@ -169,5 +210,52 @@ export function formatExecution(result: ExploreResult): string {
   return [
     `"${result.failure.invariant}" broken in execution ${result.executions}:`,
     ...result.failure.trace.map((line, i) => `  ${String(i + 1).padStart(2)}. ${line}`),
+    ...(result.failure.outcome ? [`  ⇒ ${result.failure.outcome}`] : []),
   ].join('\n');
+}
+
+/** How a failing execution is drawn as a {@link Counterexample}. */
+export interface ExecutionPicture {
+  /** What was explored ("two copies of AddItem a-1, one crash"). */
+  readonly title: string;
+  /** The participant a step acts on ("load order" → "orders"); none: the actor acts alone. */
+  readonly targetOf?: (label: string) => string | undefined;
+  /** The message a step is about, if the diagram should say so. */
+  readonly messageOf?: (actor: string, label: string) => string | undefined;
+  /** Left to right; by default the actors, then the targets as they appear. */
+  readonly participants?: readonly string[];
+}
+
+/**
+ * A failing execution as a counterexample people can read: one numbered step per event, each an
+ * arrow from the actor to what it acted on. Undefined when every execution held.
+ */
+export function counterexampleOfExecution(
+  result: ExploreResult,
+  picture: ExecutionPicture,
+): Counterexample | undefined {
+  const failure = result.failure;
+  if (!failure) return undefined;
+  const actors = [...new Set(failure.steps.map((s) => s.actor))];
+  return {
+    title: picture.title,
+    invariant: failure.invariant,
+    participants: picture.participants ?? actors,
+    steps: failure.steps.map((s) => {
+      const message = picture.messageOf?.(s.actor, s.label);
+      const about = message === undefined ? {} : { message };
+      if (s.kind === 'crash') {
+        return { actor: s.actor, action: `crashes before "${s.label}" and starts over`, ...about };
+      }
+      if (s.kind === 'deadlock') return { actor: s.actor, action: `waits to ${s.label}`, ...about };
+      const to = picture.targetOf?.(s.label);
+      return { actor: s.actor, action: s.label, ...(to === undefined ? {} : { to }), ...about };
+    }),
+    ...(failure.outcome ? { outcome: failure.outcome } : {}),
+    explored: `${result.executions} executions in ${formatMs(result.elapsedMs)}`,
+  };
+}
+
+function formatMs(ms: number): string {
+  return ms < 1_000 ? `${Math.max(1, Math.round(ms))} ms` : `${(ms / 1_000).toFixed(1)} s`;
 }

@@ -6,6 +6,17 @@ type Event =
   | { kind: 'done' }
   | { kind: 'failed'; error: unknown };
 
+export interface StepwiseOptions {
+  /**
+   * Errors after which the code runs again at once, as a delivery that failed is retried — e.g.
+   * a `ConcurrencyError`: the other copy changed the document first. Default: none (the error
+   * ends the exploration).
+   */
+  readonly retryWhen?: (error: unknown) => boolean;
+  /** How many times in a row before the error ends the exploration after all. Default 10. */
+  readonly maxRetries?: number;
+}
+
 /**
  * Turns code that runs its steps through a {@link StepHook} — the library's strategies do — into
  * an actor for the interleaving explorer: each `around(step)` becomes a point where the explorer
@@ -17,7 +28,20 @@ type Event =
  */
 export function stepwise<Stores>(
   run: (stores: Stores, steps: StepHook, attempt: number) => Promise<void>,
+  options: StepwiseOptions = {},
 ): ActorRun<Stores> {
+  const maxRetries = options.maxRetries ?? 10;
+  const retryWhen = options.retryWhen ?? (() => false);
+  /** The run, tried again at once when it fails as a delivery would be retried. */
+  const delivered = async (stores: Stores, steps: StepHook, attempt: number) => {
+    for (let retry = 0; ; retry++) {
+      try {
+        return await run(stores, steps, attempt);
+      } catch (error) {
+        if (!retryWhen(error) || retry >= maxRetries) throw error;
+      }
+    }
+  };
   return async function* (stores, attempt) {
     let report: (event: Event) => void = () => {};
     let arrived = new Promise<Event>((resolve) => {
@@ -34,7 +58,7 @@ export function stepwise<Stores>(
         return work();
       },
     };
-    run(stores, steps, attempt).then(
+    delivered(stores, steps, attempt).then(
       () => report({ kind: 'done' }),
       (error: unknown) => report({ kind: 'failed', error }),
     );
