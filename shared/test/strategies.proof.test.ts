@@ -24,6 +24,8 @@ import {
   DocumentOutbox,
   DocumentOutboxInbox,
   OutOfDocumentOutbox,
+  StateBased,
+  type StateMetadata,
   TokenBased,
   tokenSender,
 } from '../src/strategies/index.ts';
@@ -201,6 +203,26 @@ const STRATEGIES: Strategy[] = [
             'outbox records': (await outbox.olderThan(0, 10_000)).length,
           };
         },
+      };
+    },
+  },
+  {
+    name: 'state-based (deterministic handler, no outbox)',
+    async setup(_pool, _tag, docs) {
+      const keep = 8;
+      return {
+        make: (options) => new StateBased({ ...options, keep }),
+        frontend: [],
+        // The history is one entry per message applied, the last `keep` of them, nothing more.
+        leftovers: async () => ({
+          'documents whose history is not one entry per message applied': (await docs()).filter(
+            (d) => {
+              const applied = (d as Partial<Order>).lines?.length ?? (d as Bill).items;
+              const history = metadataOf<StateMetadata<object>>(d)?.history ?? [];
+              return history.length !== Math.min(applied, keep);
+            },
+          ).length,
+        }),
       };
     },
   },

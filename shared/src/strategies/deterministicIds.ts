@@ -1,5 +1,6 @@
-import { capturedOf } from '../bus/capture.ts';
+import { capturedOf, captureOutgoing } from '../bus/capture.ts';
 import type { OutgoingMiddleware } from '../bus/endpoint.ts';
+import { compose } from '../bus/pipeline.ts';
 import { deterministicId } from '../messages/deterministic.ts';
 
 /**
@@ -35,4 +36,14 @@ export function deterministicIds(): OutgoingMiddleware {
     context.operation = { ...context.operation, message: withId };
     return next();
   };
+}
+
+/**
+ * The outgoing middleware of the strategies that run the handler again to send its messages
+ * (identity-based, state-based): ids derived from the incoming message, then captured until the
+ * strategy dispatches them.
+ */
+export function deterministicCapture(): OutgoingMiddleware {
+  const assignIds = deterministicIds();
+  return (context, next) => compose([assignIds, captureOutgoing], () => next())(context);
 }

@@ -1,7 +1,6 @@
 import { captureOutgoing } from '../bus/capture.ts';
 import type { OutgoingMiddleware } from '../bus/endpoint.ts';
-import { compose } from '../bus/pipeline.ts';
-import { deterministicIds } from './deterministicIds.ts';
+import { deterministicCapture } from './deterministicIds.ts';
 import {
   type Delivery,
   DOCUMENT_STEPS,
@@ -49,11 +48,7 @@ export class IdentityBased<S extends object> extends DocumentStrategy<S, Identit
     options: DocumentStrategyOptions<S, DocumentStep> & { readonly deterministicIds?: boolean },
   ) {
     super(options);
-    const assignIds = deterministicIds();
-    this.outgoing =
-      options.deterministicIds === false
-        ? captureOutgoing
-        : (context, next) => compose([assignIds, captureOutgoing], () => next())(context);
+    this.outgoing = options.deterministicIds === false ? captureOutgoing : deterministicCapture();
   }
 
   protected async process(delivery: Delivery, next: () => Promise<void>): Promise<void> {

@@ -1,4 +1,4 @@
-export { deterministicIds } from './deterministicIds.ts';
+export { deterministicCapture, deterministicIds } from './deterministicIds.ts';
 export {
   DOCUMENT_OUTBOX_STEPS,
   DocumentOutbox,
@@ -30,6 +30,14 @@ export {
   type TransactionMetadata,
 } from './outOfDocumentOutbox.ts';
 export { NOTIFY_CHANNEL, SqlOutboxInbox } from './sqlOutboxInbox.ts';
+export {
+  DEFAULT_HISTORY,
+  NonDeterministicHandlerError,
+  STATE_BASED_STEPS,
+  StateBased,
+  type StateMetadata,
+  type StateSnapshot,
+} from './stateBased.ts';
 export { STRATEGY_STEPS, type StrategyStep } from './steps.ts';
 export {
   MissingTokenError,
