@@ -1,10 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { type CheckResult, checkModel, formatTrace } from '../src/testing/modelChecker.ts';
 import {
+  ack,
+  at,
+  commitChange,
+  everyMessageHandled,
   HANDLER_INVARIANTS,
+  HANDLER_VARIANTS,
   type HandlerState,
   type HandlerVariant,
+  handlerModel,
   messageHandlerModel,
+  moveTo,
+  publish,
 } from '../src/testing/models/messageHandler.ts';
 import { type OutboxInboxState, outboxInboxModel } from '../src/testing/models/outboxInbox.ts';
 
@@ -64,6 +72,50 @@ describe('model check: message handler', () => {
     );
     expect(result.ok).toBe(true);
     expect(result.distinctStates).toBeGreaterThan(100); // failures really were explored
+  });
+
+  it('a handler written elsewhere is checked as the variants are: the same steps, the same states', () => {
+    const bounds = { messages: ['m1', 'm2'], failures: 3 };
+    const variant = checkModel(messageHandlerModel('final', undefined, bounds));
+    const written = checkModel(
+      handlerModel('written', HANDLER_VARIANTS.final, Object.values(HANDLER_INVARIANTS), bounds),
+    );
+    expect(written.ok).toBe(true);
+    expect(written.distinctStates).toBe(variant.distinctStates);
+    expect(written.transitions).toBe(variant.transitions);
+  });
+
+  it('"every message handled": a handler that only acks breaks none of the four, and breaks it', () => {
+    const lazy = [{ name: 'ack', next: at('received', ack) }];
+    const four = Object.values(HANDLER_INVARIANTS);
+    expect(checkModel(handlerModel('lazy', lazy, four)).ok).toBe(true);
+    const result = checkModel(handlerModel('lazy', lazy, [everyMessageHandled(['m1'])]));
+    expect(result.violation?.invariant).toBe('every message handled');
+    expect(result.violation?.trace.map((step) => step.action)).toEqual([
+      'initial',
+      'receive',
+      'ack',
+    ]);
+    // …and the final variant handles every message.
+    const final = messageHandlerModel('final', [everyMessageHandled(['m1', 'm2'])], {
+      messages: ['m1', 'm2'],
+      failures: 3,
+    });
+    expect(checkModel(final).ok).toBe(true);
+  });
+
+  it('a handler stuck half way handles nothing either', () => {
+    const stuck = [
+      {
+        name: 'commit',
+        next: at('received', (s) => moveTo(publish(commitChange(s), 'x'), 'committed')),
+      },
+    ];
+    // With no failure left to end the attempt, the worker stays where it stopped.
+    const result = checkModel(
+      handlerModel('stuck', stuck, [everyMessageHandled(['m1'])], { failures: 0 }),
+    );
+    expect(result.violation?.invariant).toBe('every message handled');
   });
 
   it('outbox + inbox with two workers, entity loaded before the inbox check: every invariant holds', () => {
