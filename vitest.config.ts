@@ -43,6 +43,14 @@ export default defineConfig({
           globalSetup: ['shared/workshop/src/servers/globalSetup.embedded.ts'],
         },
       },
+      {
+        // The lecture decks, built and opened in Chromium: no servers needed.
+        extends: true,
+        test: {
+          name: 'slides',
+          include: ['slides/**/*.test.ts'],
+        },
+      },
     ],
   },
 });

@@ -60,13 +60,14 @@ const DIAGRAM_COLOURS = {
 /** Mermaid source to an SVG that loads nothing: the renderer's web-font imports are removed. */
 export function renderDiagram(source) {
   const svg = renderMermaidSVG(source, DIAGRAM_COLOURS);
-  // Drawn at 1.6 times the renderer's size (the theme's CSS caps it to fit the slide).
+  // Drawn at most 1.6 times the renderer's size; the theme shrinks it to the room on the slide.
   const scale = (n) => String(Math.round(Number(n) * 1.6));
   return svg
     .replace(/@import url\([^)]*\);?/g, '')
     .replace(
-      /^<svg([^>]*?) width="([\d.]+)" height="([\d.]+)"/,
-      (_, a, w, h) => `<svg${a} width="${scale(w)}" height="${scale(h)}"`,
+      /^<svg([^>]*?) width="([\d.]+)" height="([\d.]+)" style="/,
+      (_, a, w, h) =>
+        `<svg${a} width="${scale(w)}" height="${scale(h)}" style="max-height: ${scale(h)}px; `,
     );
 }
 
