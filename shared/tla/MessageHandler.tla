@@ -10,7 +10,7 @@
 (* the ghost, the lost message, the duplicate and the inconsistent output. *)
 (* Read it alongside; the TypeScript checker is the one the tests run.     *)
 (***************************************************************************)
-EXTENDS Naturals, Sequences, FiniteSets
+EXTENDS Integers, Sequences, FiniteSets
 
 CONSTANTS Messages, MaxAttempts, MaxFailures
 
