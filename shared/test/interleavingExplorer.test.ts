@@ -117,6 +117,16 @@ describe('interleaving explorer: two copies of one message', () => {
     });
     expect(result.ok, formatExecution(result)).toBe(true);
     expect(done).toEqual([3]);
+    const traced = await exploreInterleavings<number[]>({
+      stores: () => [],
+      actors: [{ name: 'a', run: flaky([]) }],
+      invariants: [{ name: 'fails, to show its trace', holds: () => false }],
+    });
+    expect(traced.failure?.trace).toEqual([
+      'a: try',
+      'a: try (tried again after Error)',
+      'a: try (tried again after Error)',
+    ]);
 
     const strict = stepwise<number[]>(async (_log, steps) => {
       await steps.around('try', {}, async () => undefined);

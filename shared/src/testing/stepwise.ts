@@ -33,16 +33,24 @@ export function stepwise<Stores>(
   const maxRetries = options.maxRetries ?? 10;
   const retryWhen = options.retryWhen ?? (() => false);
   /** The run, tried again at once when it fails as a delivery would be retried. */
-  const delivered = async (stores: Stores, steps: StepHook, attempt: number) => {
+  const delivered = async (
+    stores: Stores,
+    steps: StepHook,
+    attempt: number,
+    retried: (why: string) => void,
+  ) => {
     for (let retry = 0; ; retry++) {
       try {
         return await run(stores, steps, attempt);
       } catch (error) {
         if (!retryWhen(error) || retry >= maxRetries) throw error;
+        retried(error instanceof Error ? error.name : String(error));
       }
     }
   };
   return async function* (stores, attempt) {
+    // The first step after a retry says so in its label: a trace shows why the code starts over.
+    let retriedAfter: string | undefined;
     let report: (event: Event) => void = () => {};
     let arrived = new Promise<Event>((resolve) => {
       report = resolve;
@@ -53,12 +61,17 @@ export function stepwise<Stores>(
         const allowed = new Promise<void>((resolve) => {
           proceed = resolve;
         });
-        report({ kind: 'step', label: step });
+        const label =
+          retriedAfter === undefined ? step : `${step} (tried again after ${retriedAfter})`;
+        retriedAfter = undefined;
+        report({ kind: 'step', label });
         await allowed;
         return work();
       },
     };
-    delivered(stores, steps, attempt).then(
+    delivered(stores, steps, attempt, (why) => {
+      retriedAfter = why;
+    }).then(
       () => report({ kind: 'done' }),
       (error: unknown) => report({ kind: 'failed', error }),
     );
