@@ -1,0 +1,179 @@
+import path from 'node:path';
+import {
+  ConversationTracer,
+  defineCommand,
+  Endpoint,
+  type Envelope,
+  type EventType,
+  entity,
+  MemoryDocumentStore,
+  MemoryTransport,
+  metadataOf,
+  SimulatedCrash,
+  StateBased,
+  type StateMetadata,
+} from '@pierogi/shared';
+import { AddItem, SubmitOrder } from '@pierogi/shop';
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ROOT } from '../src/exercises.ts';
+import { fileToOpen, sendAndSettle, useShop } from './harness.ts';
+
+const COUPONS = fileToOpen('src/coupons.ts');
+const DEDUPLICATION = fileToOpen('src/deduplication.ts');
+
+interface Coupon {
+  readonly code: string;
+  readonly percent: number;
+  readonly validUntil: string;
+}
+interface CouponsModule {
+  couponFor(message: Envelope<{ orderId: string }>): Coupon | undefined;
+  CouponGranted: EventType;
+}
+
+async function exerciseCoupons(): Promise<CouponsModule> {
+  return (await import(path.join(ROOT, COUPONS))) as CouponsModule;
+}
+
+/** A SubmitOrder as orders receives it. */
+function submitOrder(n: number): Envelope<{ orderId: string }> {
+  return {
+    id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+    type: 'SubmitOrder',
+    body: { orderId: `order-${n}` },
+    headers: {
+      conversationId: `c-${n}`,
+      causationId: undefined,
+      sendingEndpoint: 'frontend',
+      sentAt: '2026-01-01T12:00:00.000Z',
+      deliveryCount: 1,
+      custom: {},
+    },
+  };
+}
+
+describe('21 state-based processing', () => {
+  const stops: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const stop of stops.splice(0)) await stop();
+  });
+
+  it('the coupon of a SubmitOrder is the same every time it is drawn for that message', async () => {
+    const { couponFor } = await exerciseCoupons();
+    const messages = Array.from({ length: 50 }, (_, n) => submitOrder(n));
+    const first = messages.map((m) => couponFor(m));
+    const again = messages.map((m) => couponFor(structuredClone(m)));
+    expect(
+      again,
+      `couponFor drew other coupons for the same 50 SubmitOrders (a copy, or a retry, gets another coupon): it must draw from the message, not from Math.random(), randomUUID() or Date.now(). Open ${COUPONS}`,
+    ).toEqual(first);
+    expect(
+      first.filter((c) => c !== undefined).length,
+      'coupons granted to 50 orders (about one in five)',
+    ).toBeGreaterThan(0);
+  });
+
+  it('on state-based deduplication, a SubmitOrder whose first run crashed after the commit sends its coupon once, the same', async () => {
+    const { couponFor, CouponGranted } = await exerciseCoupons();
+    const documents = new MemoryDocumentStore<{ submitted: boolean }>();
+    const tracer = new ConversationTracer();
+    const transport = tracer.wrap(new MemoryTransport());
+    const Submit = defineCommand('SubmitOrder', z.object({ orderId: z.string() }));
+    const crashedOnce = new Set<string>();
+    const orders = new Endpoint({
+      name: 'orders',
+      transport,
+      recoverability: { immediateRetries: 1, delayedRetriesMs: [] },
+    });
+    new StateBased<{ submitted: boolean }>({
+      store: documents,
+      locate: (m) => ({ partition: 'orders', id: (m.body as { orderId: string }).orderId }),
+      initial: () => ({ submitted: false }),
+      // The first dispatch of each SubmitOrder crashes: its state is stored, its coupon not sent;
+      // the retry finds the SubmitOrder applied, and runs the handler again on the state it found.
+      steps: {
+        around: async (step, message, work) => {
+          if (step !== 'dispatch' || crashedOnce.has(message.id ?? '')) return work();
+          crashedOnce.add(message.id ?? '');
+          throw new SimulatedCrash(`crash before the coupon of ${message.id} is sent`);
+        },
+      },
+    })
+      .use(orders)
+      .handle(Submit, async (m, ctx) => {
+        entity<{ submitted: boolean }>(ctx).state.submitted = true;
+        const coupon = couponFor(m);
+        if (coupon) await ctx.publish(CouponGranted, { orderId: m.body.orderId, ...coupon });
+      });
+    const received: Envelope[] = [];
+    const customers = new Endpoint({ name: 'customers', transport }).handle(
+      CouponGranted,
+      async (m) => {
+        received.push(m);
+      },
+    );
+    const frontend = new Endpoint({ name: 'frontend', transport });
+    stops.push(
+      () => orders.stop({ drain: false }),
+      () => customers.stop({ drain: false }),
+    );
+    await orders.start();
+    await customers.start();
+    const failures: string[] = [];
+    for (let n = 0; n < 40; n++) {
+      const sent = await frontend.send(Submit, { orderId: `order-${n}` }, { to: 'orders' });
+      const settled = await tracer.waitUntilSettled(sent.headers.conversationId, {
+        timeoutMs: 5_000,
+      });
+      failures.push(...settled.failed.map((f) => f.reason));
+    }
+    expect(
+      crashedOnce.size,
+      'SubmitOrders whose first dispatch (of a coupon) crashed',
+    ).toBeGreaterThan(0);
+    expect(
+      failures.slice(0, 2),
+      `SubmitOrders that ended in the error queue: the retry, run on the state the first run found, sent another coupon than the first run did. Open ${COUPONS}`,
+    ).toEqual([]);
+    const byOrder = new Map<string, number>();
+    for (const m of received) {
+      const { orderId } = m.body as { orderId: string };
+      byOrder.set(orderId, (byOrder.get(orderId) ?? 0) + 1);
+    }
+    expect(
+      [...byOrder.values()].every((n) => n === 1),
+      'one coupon per order at most',
+    ).toBe(true);
+    expect(received.length, 'coupons granted to 40 orders').toBeGreaterThan(0);
+  });
+
+  describe('the shop (pnpm exercise 21), on its servers', () => {
+    const shop = useShop();
+
+    it('runs on state snapshots: the order remembers the messages applied to it, and no outbox or inbox is kept', async () => {
+      const orderId = 'snapshots';
+      const added = await shop().endpoints.frontend.send(AddItem, { orderId, filling: 'Meat' });
+      await shop().tracer.waitUntilSettled(added.headers.conversationId, { timeoutMs: 15_000 });
+      await sendAndSettle(shop(), (f) => f.send(SubmitOrder, { orderId }));
+      const { value: order } = await shop().orders.load(orderId);
+      const { value: bill } = await shop().bills.load(orderId);
+      expect({ submitted: order?.submitted, invoices: bill?.invoices }).toEqual({
+        submitted: true,
+        invoices: 1,
+      });
+      const history = metadataOf<StateMetadata<object>>(order)?.history ?? [];
+      expect(
+        history.map((h) => h.messageId)[0],
+        `the order's document does not remember the messages applied to it with the state each found: the shop is not on state-based deduplication. Open ${DEDUPLICATION}`,
+      ).toBe(added.id);
+      const { rows } = await shop().pool.query<{ outbox: string | null; inbox: string | null }>(
+        `select to_regclass('outbox_records')::text as outbox, to_regclass('inbox')::text as inbox`,
+      );
+      expect(rows[0], `an outbox or an inbox table. Open ${DEDUPLICATION}`).toEqual({
+        outbox: null,
+        inbox: null,
+      });
+    });
+  });
+});
