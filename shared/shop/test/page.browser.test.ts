@@ -1,9 +1,15 @@
 import { existsSync } from 'node:fs';
+import { Endpoint, MemoryDocumentStore, MemoryTransport } from '@pierogi/shared';
+import type { Counterexample } from '@pierogi/shared/testing';
 import { useIsolation } from '@pierogi/shared/testing';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import firstHandler from '../../../solutions/01-first-handler/src/index.ts';
+import { Entities, type FirstItems, type Order } from '../src/entities.ts';
+import { viewOfCounterexample } from '../src/frontend/counterexampleView.ts';
+import { createFrontend } from '../src/frontend/http.ts';
 import { type Bill, type RunningShop, runShop } from '../src/index.ts';
+import { LiveLog } from '../src/liveLog.ts';
 
 // The system's Chromium, driven by playwright-core (which downloads no browser of its own).
 const CHROMIUM = '/usr/bin/chromium';
@@ -227,6 +233,14 @@ describe.skipIf(!hasChromium)(title, () => {
     });
   });
 
+  it('shows no counterexample panel for a shop that has none', async () => {
+    // The page asks every shop; this one answers that it has no panel, and the panel stays hidden.
+    const asked = page.waitForResponse((r) => r.url().endsWith('/api/counterexample'));
+    await page.reload();
+    await expect((await asked).json()).resolves.toEqual({ panel: false });
+    await expect(page.locator('#counterexample').isHidden()).resolves.toBe(true);
+  });
+
   it('the shop stops while a page is still open', async () => {
     // A shop of its own, so this test can stop it with the page (and its live log) connected.
     const second = await runShop({
@@ -259,3 +273,80 @@ describe.skipIf(!hasChromium)(title, () => {
     }
   });
 });
+
+describe.skipIf(!hasChromium)(
+  `the counterexample panel in Chromium${hasChromium ? '' : ` (${SKIPPED})`}`,
+  () => {
+    it('draws the last counterexample as a diagram, and follows when a check finds another', async () => {
+      const example: Counterexample = {
+        title: 'two copies of AddItem add-1',
+        invariant: 'no duplicate processing',
+        steps: [
+          { actor: 'copy A', to: 'inbox', action: 'check inbox' },
+          { actor: 'copy B', action: 'crashes before "load order" and starts over' },
+          { actor: 'copy B', to: 'orders', action: 'save order + outbox' },
+        ],
+        outcome: 'o-1 holds [Meat, Meat]',
+      };
+      let last: Counterexample | undefined;
+      const app = createFrontend({
+        frontend: new Endpoint({ name: 'frontend', transport: new MemoryTransport() }),
+        orders: new Entities(new MemoryDocumentStore<Order>(), 'orders'),
+        bills: new Entities(new MemoryDocumentStore<Bill>(), 'bills'),
+        marketing: new Entities(new MemoryDocumentStore<FirstItems>(), 'marketing'),
+        log: new LiveLog(),
+        counterexample: async () => (last ? viewOfCounterexample(last) : undefined),
+      });
+      const url = await app.listen({ port: 0, host: '127.0.0.1' });
+      const browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--headless', '--no-sandbox', '--disable-gpu'],
+      });
+      const errors: string[] = [];
+      try {
+        const page = await browser.newPage();
+        page.on('pageerror', (error) => errors.push(error.message));
+        page.on('console', (m) => {
+          // This front has no chaos monkey and no error queue: the page's questions about them
+          // get a 404, as they should.
+          if (m.type() === 'error' && !m.text().includes('status of 404')) errors.push(m.text());
+        });
+        page.on(
+          'request',
+          (r) =>
+            !r.url().startsWith(url) &&
+            !r.url().startsWith('blob:') &&
+            errors.push(`request to ${r.url()}`),
+        );
+        await page.goto(`${url}/`);
+        await expect
+          .poll(() => page.locator('#counterexample-title').textContent(), SETTLED)
+          .toBe('none yet');
+        await expect(page.locator('#counterexample-diagram').isHidden()).resolves.toBe(true);
+
+        last = example; // a check found one: the page shows it at its next poll
+        await expect
+          .poll(() => page.locator('#counterexample-title').textContent(), SETTLED)
+          .toBe('"no duplicate processing" broken — two copies of AddItem add-1');
+        // The diagram is an image that loaded, and wide enough to read.
+        await expect
+          .poll(
+            () =>
+              page.locator('#counterexample-diagram img').evaluate((img) => {
+                const image = img as unknown as { complete: boolean; naturalWidth: number };
+                return image.complete ? image.naturalWidth : 0;
+              }),
+            SETTLED,
+          )
+          .toBeGreaterThan(300);
+        await expect(page.locator('#counterexample-text').textContent()).resolves.toContain(
+          '2. copy B: crashes before "load order" and starts over',
+        );
+        expect(errors).toEqual([]);
+      } finally {
+        await browser.close();
+        await app.close();
+      }
+    });
+  },
+);

@@ -79,9 +79,9 @@ export function counterexampleDiagram(example: Counterexample): string {
   if (example.outcome) {
     const span =
       names.length > 1 ? `${id.get(names[0] as string)},${id.get(names.at(-1) as string)}` : 'p0';
-    lines.push(
-      `  Note over ${span}: ${label(`⇒ ${example.invariant} broken: ${example.outcome}`)}`,
-    );
+    // One line per clause of the outcome: a note as wide as the diagram is unreadable.
+    const clauses = [`⇒ ${example.invariant} broken`, ...example.outcome.split(/;\s*/)];
+    lines.push(`  Note over ${span}: ${clauses.map(label).join('<br/>')}`);
   }
   return lines.join('\n');
 }

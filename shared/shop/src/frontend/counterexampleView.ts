@@ -34,7 +34,15 @@ export function viewOfCounterexample(
     title: example.title,
     invariant: example.invariant,
     text: formatCounterexample(example),
-    svg: offlineSvg(renderMermaidSVG(counterexampleDiagram(example), { font: 'system-ui' })),
+    svg: offlineSvg(
+      renderMermaidSVG(counterexampleDiagram(example), {
+        font: 'system-ui',
+        // Dark enough to read on a projector.
+        fg: '#111111',
+        muted: '#333333',
+        line: '#555555',
+      }),
+    ),
     ...(foundAt ? { foundAt } : {}),
   };
 }
