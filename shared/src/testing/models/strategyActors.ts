@@ -16,6 +16,7 @@ import {
   type OutboxMetadata,
 } from '../../strategies/documentStrategy.ts';
 import { DocumentOutboxInbox } from '../../strategies/outboxInbox.ts';
+import { StateBased } from '../../strategies/stateBased.ts';
 import { TOKEN_HEADER, TokenBased } from '../../strategies/tokenBased.ts';
 import type { ExploreOptions } from '../interleavingExplorer.ts';
 import { stepwise } from '../stepwise.ts';
@@ -54,7 +55,7 @@ const MESSAGE: Envelope = {
   },
 };
 
-export type ExploredStrategy = 'outbox + inbox' | 'token-based';
+export type ExploredStrategy = 'outbox + inbox' | 'token-based' | 'state-based';
 
 function strategyFor(
   kind: ExploredStrategy,
@@ -79,7 +80,9 @@ function strategyFor(
           endpoint: 'orders',
           subscribers: { ItemAdded: ['billing'] },
         })
-      : new DocumentOutboxInbox({ ...options, inbox: stores.inbox });
+      : kind === 'state-based'
+        ? new StateBased(options)
+        : new DocumentOutboxInbox({ ...options, inbox: stores.inbox });
   return strategy.dispatchTo(async (operations) => {
     for (const { message } of operations) {
       stores.sent.push(message.id);
@@ -98,13 +101,17 @@ function strategyFor(
   });
 }
 
-/** The handler: one more item, one ItemAdded — with a new id each time it runs. */
-async function addItem(delivery: Delivery): Promise<void> {
+/**
+ * The handler: one more item, one ItemAdded — with a new id each time it runs, except for the
+ * state-based strategy, which needs a deterministic handler (it runs it again for a copy, and
+ * refuses one that sends something else the second time).
+ */
+async function addItem(delivery: Delivery, deterministic: boolean): Promise<void> {
   entity<{ items: number }>(delivery).state.items++;
   const operation: OutgoingOperation = {
     message: {
       ...MESSAGE,
-      id: newMessageId(),
+      id: deterministic ? `${MESSAGE.id}/ItemAdded` : newMessageId(),
       type: 'ItemAdded',
       headers: { ...MESSAGE.headers, causationId: MESSAGE.id, custom: {} },
     },
@@ -122,7 +129,7 @@ export function twoCopiesThrough(
     const delivery: Delivery = { message: MESSAGE, work: new UnitOfWork(MESSAGE) };
     try {
       await strategyFor(kind, stores, steps, bounds.conflicts).handle(delivery, () =>
-        addItem(delivery),
+        addItem(delivery, kind === 'state-based'),
       );
     } catch (error) {
       if (!(error instanceof ConcurrencyError)) throw error;
