@@ -28,8 +28,9 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  *
  * 👉 2. A handler on state-based deduplication runs again for a copy of its message, and must
  *    send exactly what it sent the first time. Draw from the message instead: the library's
- *    `randomFromMessage(message.id, purpose)`, `deterministicId(message.id, endpoint, purpose)`,
- *    and the time the message was sent (`message.headers.sentAt`).
+ *    `randomFromMessage(message.id, purpose)` and `deterministicId(message.id, endpoint,
+ *    purpose)`. 🤔 And the time? Which time does a re-run read — even `message.headers.sentAt`,
+ *    when the frontend sends the same SubmitOrder again after a retried request?
  */
 // biome-ignore lint/correctness/noUnusedFunctionParameters: the message is what 👉 2 draws from
 export function couponFor(message: Envelope<{ orderId: string }>): Coupon | undefined {

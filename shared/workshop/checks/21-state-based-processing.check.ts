@@ -22,10 +22,10 @@ import { fileToOpen, sendAndSettle, useShop } from './harness.ts';
 const COUPONS = fileToOpen('src/coupons.ts');
 const DEDUPLICATION = fileToOpen('src/deduplication.ts');
 
+/** A coupon, whatever else it holds: the check compares them whole. */
 interface Coupon {
   readonly code: string;
   readonly percent: number;
-  readonly validUntil: string;
 }
 interface CouponsModule {
   couponFor(message: Envelope<{ orderId: string }>): Coupon | undefined;
@@ -37,7 +37,10 @@ async function exerciseCoupons(): Promise<CouponsModule> {
 }
 
 /** A SubmitOrder as orders receives it. */
-function submitOrder(n: number): Envelope<{ orderId: string }> {
+function submitOrder(
+  n: number,
+  sentAt = '2026-01-01T12:00:00.000Z',
+): Envelope<{ orderId: string }> {
   return {
     id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
     type: 'SubmitOrder',
@@ -46,7 +49,7 @@ function submitOrder(n: number): Envelope<{ orderId: string }> {
       conversationId: `c-${n}`,
       causationId: undefined,
       sendingEndpoint: 'frontend',
-      sentAt: '2026-01-01T12:00:00.000Z',
+      sentAt,
       deliveryCount: 1,
       custom: {},
     },
@@ -67,6 +70,15 @@ describe('21 state-based processing', () => {
     expect(
       again,
       `couponFor drew other coupons for the same 50 SubmitOrders (a copy, or a retry, gets another coupon): it must draw from the message, not from Math.random(), randomUUID() or Date.now(). Open ${COUPONS}`,
+    ).toEqual(first);
+    // The frontend sends a SubmitOrder again when the customer's request is retried: the same
+    // message id, sent a second time — with another sentAt.
+    const resent = Array.from({ length: 50 }, (_, n) =>
+      couponFor(submitOrder(n, '2026-01-01T12:00:03.250Z')),
+    );
+    expect(
+      resent,
+      `couponFor drew other coupons for the same 50 SubmitOrders sent again by the frontend 3 seconds later (same message id, another headers.sentAt): sentAt is when this copy was sent, not a property of the order. Open ${COUPONS}`,
     ).toEqual(first);
     expect(
       first.filter((c) => c !== undefined).length,

@@ -9,23 +9,25 @@ export const CouponGranted = defineEvent(
     orderId: OrderId,
     code: z.string(),
     percent: z.number().int().min(1).max(100),
-    validUntil: z.iso.datetime(),
+    /** Valid this many days from when the customer gets it. */
+    validDays: z.number().int().positive(),
   }),
 );
 
 export interface Coupon {
   readonly code: string;
   readonly percent: number;
-  readonly validUntil: string;
+  readonly validDays: number;
 }
-
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Marketing's lucky draw: one submitted order in five gets a coupon of 5–20 % for the next one,
  * valid for 30 days.
  *
- * Everything is drawn from the message: a copy of it, or a retry, draws the same coupon.
+ * Everything is drawn from the message's id: a copy of it, a redelivery, or the frontend's
+ * retry of the request (the same id, sent again later, with another `sentAt`) draws the same
+ * coupon. Its validity is a duration, not a date: a date needs a clock, and a re-run reads
+ * another time (`sentAt` included).
  */
 export function couponFor(message: Envelope<{ orderId: string }>): Coupon | undefined {
   const random = randomFromMessage(message.id, 'coupon');
@@ -33,6 +35,6 @@ export function couponFor(message: Envelope<{ orderId: string }>): Coupon | unde
   return {
     code: deterministicId(message.id, 'orders', 'coupon').slice(0, 8).toUpperCase(),
     percent: 5 + Math.floor(random.next() * 16),
-    validUntil: new Date(Date.parse(message.headers.sentAt) + 30 * DAY_MS).toISOString(),
+    validDays: 30,
   };
 }

@@ -23,8 +23,14 @@ export async function useDeduplication<S extends object>(
   shop: ShopContext,
   entities: Entities<S>,
   entity: EntityOf<S>,
+  /**
+   * How many messages each document remembers (default 16): more than can reach one document
+   * while a copy of an earlier one is still on its way.
+   */
+  keep?: number,
 ): Promise<void> {
   new StateBased<S>({
+    ...(keep === undefined ? {} : { keep }),
     store: entities.forStrategy(),
     locate: (message) => ({ partition: shop.endpoint.name, id: entity.idOf(message) }),
     initial: entity.initial,
