@@ -1,0 +1,3 @@
+import { proveStrategies } from './strategiesProof.ts';
+
+proveStrategies(2);

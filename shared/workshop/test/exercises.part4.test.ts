@@ -1,0 +1,3 @@
+import { twoWay } from './twoWay.ts';
+
+twoWay(4);
