@@ -79,9 +79,10 @@ export function counterexampleDiagram(example: Counterexample): string {
   if (example.outcome) {
     const span =
       names.length > 1 ? `${id.get(names[0] as string)},${id.get(names.at(-1) as string)}` : 'p0';
-    // One line per clause of the outcome: a note as wide as the diagram is unreadable.
+    // A note per clause of the outcome: one as wide as the diagram is unreadable, and a note of
+    // several lines is drawn in a box of one.
     const clauses = [`⇒ ${example.invariant} broken`, ...example.outcome.split(/;\s*/)];
-    lines.push(`  Note over ${span}: ${clauses.map(label).join('<br/>')}`);
+    for (const clause of clauses) lines.push(`  Note over ${span}: ${label(clause)}`);
   }
   return lines.join('\n');
 }

@@ -67,7 +67,12 @@ const theirExploration = async () =>
   ).exploration;
 
 /** The flaws of the check's handlers; none: the correct algorithm. */
-type Flaw = 'inbox before load' | 'mark before publish' | 'new id every attempt';
+type Flaw =
+  | 'inbox before load'
+  | 'mark before publish'
+  | 'new id every attempt'
+  | 'publishes without adding'
+  | 'never clears the outbox';
 
 /**
  * The check's AddItem handler: the algorithm of the solution, or that algorithm with one flaw.
@@ -100,7 +105,8 @@ function checkHandler(flaw?: Flaw): AddItemHandler {
     if (!entry) {
       entry = { id: randomUUID(), orderId: message.orderId, filling: message.filling };
       order = {
-        lines: [...order.lines, message.filling],
+        lines:
+          flaw === 'publishes without adding' ? order.lines : [...order.lines, message.filling],
         outbox: { ...order.outbox, [message.id]: entry },
       };
       const saved = order;
@@ -119,6 +125,7 @@ function checkHandler(flaw?: Flaw): AddItemHandler {
       await publish();
       await mark();
     }
+    if (flaw === 'never clears the outbox') return;
     const cleared = without(order);
     await steps.around('clear outbox', message, () =>
       s.orders.save('orders', message.orderId, cleared, current),
@@ -186,21 +193,45 @@ async function explore(
 }
 
 describe('16 every interleaving', () => {
-  const flaws: { flaw: Flaw; name: string; why: string }[] = [
+  /** What to ask about an exploration that missed a flaw: its copies, its crashes, or its invariants. */
+  const flaws: {
+    flaw: Flaw;
+    name: string;
+    why: (options: ExploreOptions<AddItemStores>) => string;
+  }[] = [
     {
       flaw: 'inbox before load',
       name: "your exploration finds the starting handler's flaw: the inbox asked before the order is loaded",
-      why: 'Two copies of one message at the same time are how a message gets processed twice: does your exploration run two? And is there an invariant about the item being in the order more than once?',
+      why: (o) =>
+        o.actors.length < 2
+          ? 'Two copies of one message at the same time are how a message gets processed twice: does your exploration run two?'
+          : 'Two copies run: which invariant says the item may be in the order only once?',
     },
     {
       flaw: 'mark before publish',
       name: 'your exploration finds a lost message: a handler that marks the inbox before it publishes',
-      why: 'Between "mark inbox" and "publish ItemAdded" nothing goes wrong unless the handler stops there: may the explorer crash a copy? And which invariant says that ItemAdded must go out?',
+      why: (o) =>
+        (o.maxFailures ?? 0) === 0 || o.actors.every((a) => a.crashes === false)
+          ? 'Between "mark inbox" and "publish ItemAdded" nothing goes wrong unless the handler stops there: may the explorer crash a copy (maxFailures, and a copy without crashes: false)?'
+          : 'A copy may crash: which invariant says that ItemAdded must go out?',
     },
     {
       flaw: 'new id every attempt',
       name: 'your exploration finds inconsistent output: a handler that gives ItemAdded a new id on every attempt',
-      why: 'A copy that crashes after "publish ItemAdded" publishes again when it starts over: billing can drop that copy only if it has the same id. Which invariant says so?',
+      why: () =>
+        'A copy that publishes again — it crashed after "publish ItemAdded" and started over, or its save lost a race and it was tried again — publishes a copy of ItemAdded: billing drops it only if it has the same id. Which invariant says so?',
+    },
+    {
+      flaw: 'publishes without adding',
+      name: 'your exploration finds a lost change: a handler that publishes ItemAdded but never adds the item',
+      why: () =>
+        'ItemAdded goes out, once, with one id, and nothing went twice: what else must be true at the end of every execution?',
+    },
+    {
+      flaw: 'never clears the outbox',
+      name: 'your exploration finds a handler that leaves its outbox entry in the order for ever',
+      why: () =>
+        'Every message processed leaves an entry in the order: it grows until the store refuses it (Part 4). Which invariant says what the order holds once both copies are done?',
     },
   ];
 
@@ -210,7 +241,7 @@ describe('16 every interleaving', () => {
       const result = await explore(options, `Your exploration (${EXPLORATION})`);
       expect(
         result.ok,
-        `Your exploration (${EXPLORATION}) held over all ${result.executions} executions of a handler whose flaw is "${flaw}" — it should have found an execution that breaks exactly-once. ${why}`,
+        `Your exploration (${EXPLORATION}) held over all ${result.executions} executions of a handler whose flaw is "${flaw}" — it should have found an execution that breaks exactly-once. ${why(options)}`,
       ).toBe(false);
       console.log(
         `Found, as it should be (flaw "${flaw}"):\n${formatCounterexample(pictureOf(result, `your exploration, over a handler with the flaw "${flaw}"`) as Counterexample)}\n`,
@@ -229,6 +260,21 @@ describe('16 every interleaving', () => {
       `${example ? formatCounterexample(example) : ''}\nAbove: your exploration (${EXPLORATION}) over a handler that is correct: the invariant it broke asks for more than exactly once (ItemAdded published twice is fine when it is the same message: the receiver drops the copy).`,
     ).toBe(true);
   }, 60_000);
+
+  it('your handler adds a second Meat for a second AddItem, and publishes an ItemAdded for each', async () => {
+    const { newStores, orderOf, ADD_ITEM } = await stores();
+    const handler = await theirHandler();
+    const s = newStores();
+    const plain: StepHook = { around: (_step, _message, work) => work() };
+    const second = { ...ADD_ITEM, id: `${ADD_ITEM.id}-second` };
+    await handler(s, ADD_ITEM, plain);
+    await handler(s, second, plain);
+    const lines = (await orderOf(s)).lines;
+    expect(
+      { lines, published: new Set(s.published.map((m) => m.id)).size },
+      `Two different AddItems of ${ADD_ITEM.filling} for one order (ids ${ADD_ITEM.id} and ${second.id}), one after the other: two portions, two ItemAdded. A duplicate is a copy of one message (the same id), not a second message that looks the same. Open ${HANDLER}`,
+    ).toEqual({ lines: [ADD_ITEM.filling, ADD_ITEM.filling], published: 2 });
+  });
 
   it('your handler keeps exactly-once in every execution of two copies, with a crash before any step', async () => {
     const result = await explore(
