@@ -77,6 +77,8 @@ export interface DocumentShop {
   readonly itemsAdded: Map<string, Set<string>>;
   /** Each AddItem as orders received it (headers included), by id. */
   readonly received: Map<string, Envelope>;
+  /** The name of the error each message's last failed attempt threw (at orders or billing), by id. */
+  readonly errorNames: Map<string, string>;
   close(): Promise<void>;
 }
 
@@ -102,11 +104,22 @@ export async function startDocumentShop(options: DocumentShopOptions): Promise<D
     );
 
   const received = new Map<string, Envelope>();
+  const errorNames = new Map<string, string>();
+  /** Outermost: remembers which error a message's attempt threw (the error queue keeps its message). */
+  const namingErrors = async (ctx: { message: Envelope }, next: () => Promise<void>) => {
+    try {
+      await next();
+    } catch (error) {
+      errorNames.set(ctx.message.id, error instanceof Error ? error.name : typeof error);
+      throw error;
+    }
+  };
   const orders = new Endpoint({
     name: 'orders',
     transport: chaos.wrap(transport),
     recoverability,
     incoming: [
+      namingErrors,
       async (ctx, next) => {
         received.set(ctx.message.id, ctx.message);
         await next();
@@ -131,6 +144,7 @@ export async function startDocumentShop(options: DocumentShopOptions): Promise<D
     transport,
     recoverability,
     incoming: [
+      namingErrors,
       async (ctx, next) => {
         const cause = ctx.message.headers.causationId ?? '';
         itemsAdded.set(cause, (itemsAdded.get(cause) ?? new Set()).add(ctx.message.id));
@@ -161,6 +175,7 @@ export async function startDocumentShop(options: DocumentShopOptions): Promise<D
     chaos,
     itemsAdded,
     received,
+    errorNames,
     async add(orderId, filling) {
       const sent = await frontend.send(AddItem, { orderId, filling }, { to: 'orders' });
       return { ...(await settle(sent)), sent };
@@ -243,4 +258,36 @@ export async function wrongOrders(shop: DocumentShop, sent: readonly Envelope[])
   const sentTwice = [...shop.itemsAdded].filter(([, ids]) => ids.size > 1).length;
   if (sentTwice > 0) wrong.push(`${sentTwice} AddItem(s) caused ItemAdded with different ids`);
   return wrong;
+}
+
+/** Each message that ended in the error queue, with the name of the error it ended with. */
+export function describeFailures(
+  shop: DocumentShop,
+  failed: readonly SettledConversation['failed'][number][],
+): string[] {
+  return failed.map(
+    (f) =>
+      `${f.type} at ${f.endpoint}: ${shop.errorNames.get(f.messageId) ?? 'Error'}: ${f.reason}`,
+  );
+}
+
+/**
+ * What the strategies keep in documents, one line per document, without the ids themselves:
+ * `order-3, the order: outbox with 6 entries`. At most `limit` lines, then how many more.
+ */
+export function summariseMetadata(
+  documents: readonly { orderId: string; which: 'the order' | 'the bill'; meta: object }[],
+  limit = 4,
+): string[] {
+  const lines = documents.map(({ orderId, which, meta }) => {
+    const fields = Object.entries(meta).map(([key, value]) =>
+      value !== null && typeof value === 'object'
+        ? `${key} with ${Object.keys(value).length} entr${Object.keys(value).length === 1 ? 'y' : 'ies'}`
+        : `${key} = ${JSON.stringify(value)}`,
+    );
+    return `${orderId}, ${which}: ${fields.join(', ')}`;
+  });
+  return lines.length > limit
+    ? [...lines.slice(0, limit), `… and ${lines.length - limit} more document(s) like these`]
+    : lines;
 }
