@@ -2,10 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { formatCounterexample } from '../src/testing/counterexample.ts';
 import { checkModel, formatTrace } from '../src/testing/modelChecker.ts';
 import {
+  at,
   HANDLER_INVARIANTS,
   type HandlerInvariantName,
+  type HandlerState,
   type HandlerVariant,
+  handlerModel,
   messageHandlerModel,
+  moveTo,
+  publish,
 } from '../src/testing/models/messageHandler.ts';
 import {
   counterexampleOfTrace,
@@ -85,6 +90,52 @@ describe('model checker traces as counterexamples people can read', () => {
     );
     expect(text('fresh-outgoing-ids', 'consistent output').at(-1)).toBe(
       '  ⇒ AddItem m1 went out as ItemAdded out-1 and ItemAdded out-2: downstream cannot tell they are copies of one message',
+    );
+  });
+
+  it('the outcome of a lost message says where it is: acked, in the error queue, or still handled', () => {
+    const lostAlways = { ...HANDLER_INVARIANTS['no lost messages'], when: 'always' as const };
+    const midway = handlerCounterexample(
+      checkModel(messageHandlerModel('store-before-publish', [lostAlways])),
+    );
+    expect(midway?.outcome).toBe(
+      'the change of AddItem m1 is committed, no ItemAdded for it has gone out yet, and the handler is still handling AddItem m1 (not acked yet)',
+    );
+    const noExemption = {
+      name: 'no lost messages',
+      when: 'terminal' as const,
+      holds: (s: HandlerState) =>
+        Object.keys(s.applied).every((i) => s.sent.some((m) => m.input === i)),
+    };
+    const parked = handlerCounterexample(
+      checkModel(messageHandlerModel('store-before-publish', [noExemption])),
+    );
+    expect(parked?.outcome).toBe(
+      'the change of AddItem m1 is committed, no ItemAdded for it went out, and AddItem m1 is in the error queue: someone can send it back',
+    );
+    const ghostAlways = { ...HANDLER_INVARIANTS['no ghost messages'], when: 'always' as const };
+    expect(
+      handlerCounterexample(checkModel(messageHandlerModel('publish-before-store', [ghostAlways])))
+        ?.outcome,
+    ).toBe(
+      'ItemAdded out-1 went out for AddItem m1, whose change is not committed yet, and the handler is still handling AddItem m1 (not acked yet)',
+    );
+  });
+
+  it('an ItemAdded published with no id says so', () => {
+    const steps = [
+      {
+        name: 'publish without an id',
+        next: at('received', (s: HandlerState) => moveTo(publish(s, ''), 'published')),
+      },
+    ];
+    const result = checkModel(
+      handlerModel('no id', steps, [{ name: 'nothing sent', holds: (s) => s.sent.length === 0 }]),
+    );
+    const example = handlerCounterexample(result);
+    expect(example?.steps.at(-1)?.action).toBe('publishes ItemAdded with no id');
+    expect(example?.outcome).toBe(
+      'AddItem m1: committed 0×, published ItemAdded with no id, still in the queue',
     );
   });
 

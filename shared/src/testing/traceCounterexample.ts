@@ -81,6 +81,8 @@ export function handlerCounterexample(
       ? `${result.model}: ${plural(first.queue.length, 'message')}, up to ${plural(first.failuresLeft, 'failure')}`
       : result.model);
   const message = (id: string) => `${input} ${id}`;
+  /** An outgoing message by its id; a handler may publish one with none (''). */
+  const outgoing = (id: string) => (id ? `${output} ${id}` : `${output} with no id`);
 
   const describe = (b: HandlerState, a: HandlerState, action: string): CounterexampleStep[] => {
     const steps: CounterexampleStep[] = [];
@@ -131,7 +133,7 @@ export function handlerCounterexample(
       steps.push({
         actor: handler,
         to: 'broker',
-        action: `publishes ${output} ${out.id}`,
+        action: `publishes ${outgoing(out.id)}`,
         message: message(out.input),
       });
     }
@@ -145,10 +147,21 @@ export function handlerCounterexample(
   };
 
   const outcome = (s: HandlerState, invariant: string): string => {
-    const outputs = (m: string) =>
-      s.sent.filter((o) => o.input === m).map((o) => `${output} ${o.id}`);
-    const parked = (m: string) =>
-      s.errorQueue.includes(m) ? `, and ${message(m)} is in the error queue` : '';
+    const outputs = (m: string) => s.sent.filter((o) => o.input === m).map((o) => outgoing(o.id));
+    const parked = (m: string) => s.errorQueue.includes(m);
+    const handling = (m: string) => s.worker.step !== 'idle' && s.worker.input === m;
+    const queued = (m: string) => s.queue.some((d) => d.id === m);
+    /** Where the message is at the end of the trace: acked, in the error queue, or not yet. */
+    const whereIs = (m: string) =>
+      parked(m)
+        ? `${message(m)} is in the error queue`
+        : handling(m)
+          ? `the ${handler} is still handling ${message(m)} (not acked yet)`
+          : queued(m)
+            ? `${message(m)} is back in the queue (not acked yet)`
+            : `${message(m)} is acked`;
+    /** Nothing more will happen to the message: acked, or in the error queue. */
+    const settled = (m: string) => !handling(m) && !queued(m);
     const inputs = [
       ...new Set([
         ...s.queue.map((d) => d.id),
@@ -161,13 +174,19 @@ export function handlerCounterexample(
       case 'no ghost messages': {
         const m = s.sent.find((o) => !s.applied[o.input])?.input;
         if (m)
-          return `${outputs(m).join(' and ')} went out for ${message(m)}, whose change was never committed${parked(m)}`;
+          return settled(m)
+            ? `${outputs(m).join(' and ')} went out for ${message(m)}, whose change was never committed${parked(m) ? `, and ${whereIs(m)}` : ''}`
+            : `${outputs(m).join(' and ')} went out for ${message(m)}, whose change is not committed yet, and ${whereIs(m)}`;
         break;
       }
       case 'no lost messages': {
         const m = Object.keys(s.applied).find((i) => !s.sent.some((o) => o.input === i));
         if (m)
-          return `the change of ${message(m)} is committed, ${message(m)} is acked, and no ${output} for it ever went out`;
+          return parked(m)
+            ? `the change of ${message(m)} is committed, no ${output} for it went out, and ${whereIs(m)}: someone can send it back`
+            : settled(m)
+              ? `the change of ${message(m)} is committed, ${whereIs(m)}, and no ${output} for it ever went out`
+              : `the change of ${message(m)} is committed, no ${output} for it has gone out yet, and ${whereIs(m)}`;
         break;
       }
       case 'no duplicate processing': {

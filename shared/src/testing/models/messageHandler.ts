@@ -52,61 +52,6 @@ export interface HandlerBounds {
   readonly maxAttempts?: number;
 }
 
-export type HandlerInvariantName =
-  | 'no ghost messages'
-  | 'no lost messages'
-  | 'no duplicate processing'
-  | 'consistent output';
-
-export const HANDLER_INVARIANTS: Record<HandlerInvariantName, Invariant<HandlerState>> = {
-  // A message went out for a change that was never committed (and never will be).
-  'no ghost messages': {
-    name: 'no ghost messages',
-    when: 'terminal',
-    holds: (s) => s.sent.every((m) => (s.applied[m.input] ?? 0) > 0),
-  },
-  // A change was committed, and the message it should produce never went out. (A message parked
-  // in the error queue is not lost: someone will retry it.)
-  'no lost messages': {
-    name: 'no lost messages',
-    when: 'terminal',
-    holds: (s) =>
-      Object.keys(s.applied).every(
-        (input) => s.sent.some((m) => m.input === input) || s.errorQueue.includes(input),
-      ),
-  },
-  'no duplicate processing': {
-    name: 'no duplicate processing',
-    holds: (s) => Object.values(s.applied).every((count) => count <= 1),
-  },
-  // Every copy sent for one input has the same id, so downstream can tell copies apart.
-  'consistent output': {
-    name: 'consistent output',
-    holds: (s) =>
-      s.sent.every((m) => s.sent.filter((o) => o.input === m.input).every((o) => o.id === m.id)),
-  },
-};
-
-/**
- * Progress, apart from the four: when nothing more can happen, every message was acked after its
- * change was committed and its message published, or is in the error queue. A handler that does
- * nothing breaks none of the four; it breaks this.
- */
-export function everyMessageHandled(messages: readonly string[]): Invariant<HandlerState> {
-  return {
-    name: 'every message handled',
-    when: 'terminal',
-    holds: (s) =>
-      s.worker.step === 'idle' &&
-      s.queue.length === 0 &&
-      messages.every(
-        (m) =>
-          s.errorQueue.includes(m) ||
-          ((s.applied[m] ?? 0) > 0 && s.sent.some((out) => out.input === m)),
-      ),
-  };
-}
-
 // The operations a handler's steps are written with. Each takes a state and returns the next
 // one; none changes the worker's step but `moveTo` and `ack`.
 
@@ -187,6 +132,130 @@ export function at(
   };
 }
 
+/** The bounds the variants are checked with unless told otherwise. */
+export const DEFAULT_HANDLER_BOUNDS: Required<HandlerBounds> = {
+  messages: ['m1'],
+  failures: 2,
+  maxAttempts: 2,
+};
+
+/**
+ * A handler whose steps after `receive` are `steps`, as a model: the broker delivers any
+ * unacked message to an idle worker, and any step of a busy worker can fail instead (while
+ * `bounds.failures` last), which leaves the message for another attempt or, after
+ * `bounds.maxAttempts`, puts it in the error queue.
+ */
+export function handlerModel(
+  name: string,
+  steps: readonly Action<HandlerState>[],
+  invariants: readonly Invariant<HandlerState>[],
+  bounds: HandlerBounds = {},
+): Model<HandlerState> {
+  const { messages, failures, maxAttempts } = { ...DEFAULT_HANDLER_BOUNDS, ...bounds };
+  const initial: HandlerState = {
+    queue: messages.map((id) => ({ id, attempts: 0 })),
+    errorQueue: [],
+    applied: {},
+    processed: {},
+    sent: [],
+    worker: { step: 'idle' },
+    failuresLeft: failures,
+    nextId: 1,
+  };
+
+  const receive: Action<HandlerState> = {
+    name: 'receive',
+    next: (s) =>
+      s.worker.step !== 'idle'
+        ? []
+        : s.queue.map((d) => ({ ...s, worker: { step: 'received' as const, input: d.id } })),
+  };
+  // The next step fails (process crash, lost connection, failed commit): nothing of it happens,
+  // the message stays unacked and comes back, or goes to the error queue after its last attempt.
+  const fail: Action<HandlerState> = {
+    name: 'fail',
+    next: (s) => {
+      if (s.worker.step === 'idle' || s.failuresLeft === 0) return [];
+      const input = inputOf(s);
+      const attempts = (s.queue.find((d) => d.id === input)?.attempts ?? 0) + 1;
+      const exhausted = attempts >= maxAttempts;
+      return [
+        {
+          ...s,
+          queue: exhausted
+            ? s.queue.filter((d) => d.id !== input)
+            : s.queue.map((d) => (d.id === input ? { ...d, attempts } : d)),
+          errorQueue: exhausted ? [...s.errorQueue, input].sort() : s.errorQueue,
+          worker: { step: 'idle' },
+          failuresLeft: s.failuresLeft - 1,
+        },
+      ];
+    },
+  };
+
+  return { name, initial: [initial], actions: [receive, ...steps, fail], invariants };
+}
+
+// ── The reference: the library's invariants and handler variants ──────────────────────────────
+// Above: the state, the operations a handler's steps are written with, and the model that adds
+// `receive` and `fail` to them. Below: the four invariants as the library states them, and its
+// handlers, flawed and final. Exercise 17 asks for invariants of your own: read these after.
+
+export type HandlerInvariantName =
+  | 'no ghost messages'
+  | 'no lost messages'
+  | 'no duplicate processing'
+  | 'consistent output';
+
+export const HANDLER_INVARIANTS: Record<HandlerInvariantName, Invariant<HandlerState>> = {
+  // A message went out for a change that was never committed (and never will be).
+  'no ghost messages': {
+    name: 'no ghost messages',
+    when: 'terminal',
+    holds: (s) => s.sent.every((m) => (s.applied[m.input] ?? 0) > 0),
+  },
+  // A change was committed, and the message it should produce never went out. (A message parked
+  // in the error queue is not lost: someone will retry it.)
+  'no lost messages': {
+    name: 'no lost messages',
+    when: 'terminal',
+    holds: (s) =>
+      Object.keys(s.applied).every(
+        (input) => s.sent.some((m) => m.input === input) || s.errorQueue.includes(input),
+      ),
+  },
+  'no duplicate processing': {
+    name: 'no duplicate processing',
+    holds: (s) => Object.values(s.applied).every((count) => count <= 1),
+  },
+  // Every copy sent for one input has the same id, so downstream can tell copies apart.
+  'consistent output': {
+    name: 'consistent output',
+    holds: (s) =>
+      s.sent.every((m) => s.sent.filter((o) => o.input === m.input).every((o) => o.id === m.id)),
+  },
+};
+
+/**
+ * Progress, apart from the four: when nothing more can happen, every message was acked after its
+ * change was committed and its message published, or is in the error queue. A handler that does
+ * nothing breaks none of the four; it breaks this.
+ */
+export function everyMessageHandled(messages: readonly string[]): Invariant<HandlerState> {
+  return {
+    name: 'every message handled',
+    when: 'terminal',
+    holds: (s) =>
+      s.worker.step === 'idle' &&
+      s.queue.length === 0 &&
+      messages.every(
+        (m) =>
+          s.errorQueue.includes(m) ||
+          ((s.applied[m] ?? 0) > 0 && s.sent.some((out) => out.input === m)),
+      ),
+  };
+}
+
 /** Publishes under a new id, made now. */
 const publishFresh = (s: HandlerState): HandlerState => {
   const { id, state } = newMessageId(s);
@@ -254,13 +323,6 @@ export const HANDLER_VARIANTS: Record<HandlerVariant, readonly Action<HandlerSta
   ],
 };
 
-/** The bounds the variants are checked with unless told otherwise. */
-export const DEFAULT_HANDLER_BOUNDS: Required<HandlerBounds> = {
-  messages: ['m1'],
-  failures: 2,
-  maxAttempts: 2,
-};
-
 /** One of the library's handler variants as a model. */
 export function messageHandlerModel(
   variant: HandlerVariant,
@@ -273,61 +335,4 @@ export function messageHandlerModel(
     invariants,
     bounds,
   );
-}
-
-/**
- * A handler whose steps after `receive` are `steps`, as a model: the broker delivers any
- * unacked message to an idle worker, and any step of a busy worker can fail instead (while
- * `bounds.failures` last), which leaves the message for another attempt or, after
- * `bounds.maxAttempts`, puts it in the error queue.
- */
-export function handlerModel(
-  name: string,
-  steps: readonly Action<HandlerState>[],
-  invariants: readonly Invariant<HandlerState>[],
-  bounds: HandlerBounds = {},
-): Model<HandlerState> {
-  const { messages, failures, maxAttempts } = { ...DEFAULT_HANDLER_BOUNDS, ...bounds };
-  const initial: HandlerState = {
-    queue: messages.map((id) => ({ id, attempts: 0 })),
-    errorQueue: [],
-    applied: {},
-    processed: {},
-    sent: [],
-    worker: { step: 'idle' },
-    failuresLeft: failures,
-    nextId: 1,
-  };
-
-  const receive: Action<HandlerState> = {
-    name: 'receive',
-    next: (s) =>
-      s.worker.step !== 'idle'
-        ? []
-        : s.queue.map((d) => ({ ...s, worker: { step: 'received' as const, input: d.id } })),
-  };
-  // The next step fails (process crash, lost connection, failed commit): nothing of it happens,
-  // the message stays unacked and comes back, or goes to the error queue after its last attempt.
-  const fail: Action<HandlerState> = {
-    name: 'fail',
-    next: (s) => {
-      if (s.worker.step === 'idle' || s.failuresLeft === 0) return [];
-      const input = inputOf(s);
-      const attempts = (s.queue.find((d) => d.id === input)?.attempts ?? 0) + 1;
-      const exhausted = attempts >= maxAttempts;
-      return [
-        {
-          ...s,
-          queue: exhausted
-            ? s.queue.filter((d) => d.id !== input)
-            : s.queue.map((d) => (d.id === input ? { ...d, attempts } : d)),
-          errorQueue: exhausted ? [...s.errorQueue, input].sort() : s.errorQueue,
-          worker: { step: 'idle' },
-          failuresLeft: s.failuresLeft - 1,
-        },
-      ];
-    },
-  };
-
-  return { name, initial: [initial], actions: [receive, ...steps, fail], invariants };
 }
