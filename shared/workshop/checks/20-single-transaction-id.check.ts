@@ -75,6 +75,21 @@ describe('20 single transaction id', () => {
     const documents = new MemoryDocumentStore<Order>();
     const inbox = new MemoryInbox();
     const steps: string[] = [];
+    /** What the inbox was asked, and what it marked, during the step running now. */
+    const asked: string[] = [];
+    const tracedInbox: InboxStore = {
+      has: async (id) => {
+        const answer = await inbox.has(id);
+        asked.push(`is ${id} in the inbox? ${answer ? 'yes' : 'no'}`);
+        return answer;
+      },
+      mark: async (id) => {
+        await inbox.mark(id);
+        asked.push(`marked ${id}`);
+      },
+      cleanup: (retentionMs, batch) => inbox.cleanup(retentionMs, batch),
+      count: () => inbox.count(),
+    };
     let crashed = false;
     // M's first delivery stores its state and its transaction, then crashes before sending.
     const hook: StepHook = {
@@ -84,15 +99,16 @@ describe('20 single transaction id', () => {
           steps.push(`${message.id}: ${step} ✗ crash`);
           throw new SimulatedCrash(`crash before the transaction of M is finished`);
         }
+        asked.length = 0;
         const result = await work();
-        steps.push(`${message.id}: ${step}`);
+        steps.push(`${message.id}: ${step}${asked.length > 0 ? ` — ${asked.join(', ')}` : ''}`);
         return result;
       },
     };
     const sent: Envelope[] = [];
     const strategy = new OutOfDocumentOutbox({
       store: documents,
-      inbox,
+      inbox: tracedInbox,
       outbox: new MemoryOutboxStore<OutgoingOperation>(),
       locate: () => ({ partition: 'orders', id: 'o-1' }),
       initial: () => ({ lines: [] }),
