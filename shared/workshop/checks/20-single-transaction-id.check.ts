@@ -87,7 +87,7 @@ describe('20 single transaction id', () => {
         await inbox.mark(id);
         asked.push(`marked ${id}`);
       },
-      cleanup: (retentionMs, batch) => inbox.cleanup(retentionMs, batch),
+      cleanup: (retentionMs) => inbox.cleanup(retentionMs),
       count: () => inbox.count(),
     };
     let crashed = false;
