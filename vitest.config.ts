@@ -1,4 +1,28 @@
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+
+/**
+ * The test files that take longest (a minute or more each), in the order they should start. They
+ * go first, so that the short ones fill the workers around them and none of the long ones is left
+ * to run alone at the end; the rest keep Vitest's own order.
+ */
+const LONGEST_FIRST = [
+  'shared/test/strategies.explorer.test.ts',
+  'shared/workshop/test/exercises.part',
+  'shared/test/strategies.proof.part',
+  'shared/shop/test/system.test.ts',
+  'shared/test/interleavingExplorer.test.ts',
+];
+
+class LongestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const rank = (file: TestSpecification) => {
+      const at = LONGEST_FIRST.findIndex((start) => file.moduleId.includes(start));
+      return at === -1 ? LONGEST_FIRST.length : at;
+    };
+    return [...(await super.sort(files))].sort((a, b) => rank(a) - rank(b));
+  }
+}
 
 /**
  * The store suites and the exercises' checks, run a second time on the embedded stand-ins
@@ -24,6 +48,7 @@ export default defineConfig({
     // Three test files at a time even on two cores (Vitest would take one): most of a test's
     // time is spent waiting for servers and for the checks' child processes, not computing.
     maxWorkers: 3,
+    sequence: { sequencer: LongestFirst },
     projects: [
       {
         extends: true,
