@@ -235,9 +235,17 @@ describe.skipIf(!hasChromium)(title, () => {
 
   it('shows no counterexample panel for a shop that has none', async () => {
     // The page asks every shop; this one answers that it has no panel, and the panel stays hidden.
-    const asked = page.waitForResponse((r) => r.url().endsWith('/api/counterexample'));
+    const answers: unknown[] = [];
+    await page.route('**/api/counterexample', async (route) => {
+      const response = await route.fetch();
+      answers.push(await response.json());
+      await route.fulfill({ response });
+    });
     await page.reload();
-    await expect((await asked).json()).resolves.toEqual({ panel: false });
+    await expect.poll(() => answers.length, SETTLED).toBeGreaterThan(0);
+    expect(answers[0]).toEqual({ panel: false });
+    // Let the page's script take the answer in (a turn of its event loop), then look.
+    await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 0)));
     await expect(page.locator('#counterexample').isHidden()).resolves.toBe(true);
   });
 
