@@ -4,6 +4,7 @@
  */
 import { discoverServers } from '../workshop/src/servers/index.ts';
 import { outboxInboxBench } from './outboxInbox.ts';
+import { strategyStorage } from './strategyStorage.ts';
 import { transportThroughput } from './transportThroughput.ts';
 import { verificationSpeed } from './verificationSpeed.ts';
 
@@ -16,6 +17,9 @@ try {
   const v = await verificationSpeed();
   if (!json) console.log('Measuring naive at-least-once against the SQL outbox + inbox…');
   const o = await outboxInboxBench(servers.amqpUrl, servers.databaseUrl);
+  if (!json) console.log('Measuring what each deduplication strategy stores…');
+  const storageMessages = 200;
+  const storage = await strategyStorage(storageMessages);
   const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
   const { messages: transportMessages, inFlight, ...transport } = t;
   const { messages: outboxMessages, concurrency, ...outbox } = o;
@@ -29,6 +33,8 @@ try {
     outbox_messages: outboxMessages,
     outbox_concurrency: concurrency,
     ...outbox,
+    storage_messages: storageMessages,
+    storage,
   };
   if (json) {
     console.log(JSON.stringify(result));
@@ -74,6 +80,10 @@ try {
         'per second': v.explorer_executions_per_s,
       },
     });
+    console.log(
+      `\nWhat each document strategy keeps after ${storageMessages} AddItems to one order (each causing one ItemAdded to billing), once everything settled\n`,
+    );
+    console.table(storage);
   }
 } finally {
   await servers.stop();

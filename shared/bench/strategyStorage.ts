@@ -1,12 +1,13 @@
 /**
- * What each document strategy stores per message, and for how long, measured on one run:
- * `pnpm exec tsx shared/bench/strategyStorage.ts [messages]`. Orders handles AddItem (one line
+ * What each document strategy stores per message, and for how long, measured on one run: part of
+ * `pnpm bench`, or alone with `pnpm exec tsx shared/bench/strategyStorage.ts [messages]`. Orders handles AddItem (one line
  * more, one ItemAdded) and billing counts, on the in-memory transport and stores; every AddItem
  * goes to one order. After everything settled: the bytes of the strategy's field in the order's
  * document, and the rows each strategy keeps elsewhere (inbox ids, outbox records, tokens).
  */
 import { z } from 'zod';
 import { Endpoint, type OutgoingOperation } from '../src/bus/index.ts';
+import { createLogger } from '../src/log/index.ts';
 import { defineCommand, defineEvent } from '../src/messages/index.ts';
 import { ConversationTracer } from '../src/observe/index.ts';
 import {
@@ -29,6 +30,9 @@ import {
   tokenSender,
 } from '../src/strategies/index.ts';
 import { MemoryTransport } from '../src/transports/index.ts';
+
+/** The endpoints' start and stop lines would bury the table. */
+const QUIET = createLogger({ level: 'warn' });
 
 const AddItem = defineCommand('AddItem', z.object({ orderId: z.string(), filling: z.string() }));
 const ItemAdded = defineEvent('ItemAdded', z.object({ orderId: z.string(), filling: z.string() }));
@@ -80,7 +84,7 @@ async function measure(make: Make, messages: number, tokens: boolean) {
     locate: (m) => ({ partition: endpoint, id: (m.body as { orderId: string }).orderId }),
     initial,
   });
-  const orders = new Endpoint({ name: 'orders', transport });
+  const orders = new Endpoint({ name: 'orders', transport, logger: QUIET });
   make(
     options('orders', () => ({ lines: [] })),
     'orders',
@@ -91,7 +95,7 @@ async function measure(make: Make, messages: number, tokens: boolean) {
       entity<{ lines: string[] }>(ctx).state.lines.push(m.body.filling);
       await ctx.publish(ItemAdded, m.body);
     });
-  const billing = new Endpoint({ name: 'billing', transport });
+  const billing = new Endpoint({ name: 'billing', transport, logger: QUIET });
   make(
     options('billing', () => ({ items: 0 })),
     'billing',
@@ -132,12 +136,23 @@ async function measure(make: Make, messages: number, tokens: boolean) {
   };
 }
 
-const messages = Number(process.argv[2] ?? 200);
-if (!Number.isInteger(messages) || messages < 1) {
-  throw new Error(`the number of messages must be a whole number ≥ 1, not ${process.argv[2]}`);
+/** Every strategy's storage after `messages` AddItems to one order, by strategy. */
+export async function strategyStorage(
+  messages: number,
+): Promise<Record<string, Record<string, number>>> {
+  if (!Number.isInteger(messages) || messages < 1) {
+    throw new Error(`the number of messages must be a whole number ≥ 1, not ${messages}`);
+  }
+  const table: Record<string, Record<string, number>> = {};
+  for (const [name, make] of Object.entries(STRATEGIES))
+    table[name] = await measure(make, messages, name === 'token-based');
+  return table;
 }
-const table: Record<string, Record<string, number>> = {};
-for (const [name, make] of Object.entries(STRATEGIES))
-  table[name] = await measure(make, messages, name === 'token-based');
-console.log(`${messages} AddItems to one order, each causing one ItemAdded to billing, settled:`);
-console.table(table);
+
+// Run on its own: `pnpm exec tsx shared/bench/strategyStorage.ts [messages]`.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const messages = Number(process.argv[2] ?? 200);
+  const table = await strategyStorage(messages);
+  console.log(`${messages} AddItems to one order, each causing one ItemAdded to billing, settled:`);
+  console.table(table);
+}
