@@ -231,8 +231,11 @@ export const HANDLER_INVARIANTS: Record<HandlerInvariantName, Invariant<HandlerS
   // Every copy sent for one input has the same id, so downstream can tell copies apart.
   'consistent output': {
     name: 'consistent output',
+    // An id at all, too: copies with no id are all "the same" and downstream still cannot drop one.
     holds: (s) =>
-      s.sent.every((m) => s.sent.filter((o) => o.input === m.input).every((o) => o.id === m.id)),
+      s.sent.every(
+        (m) => m.id !== '' && s.sent.filter((o) => o.input === m.input).every((o) => o.id === m.id),
+      ),
   },
 };
 
