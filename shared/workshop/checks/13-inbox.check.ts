@@ -2,20 +2,14 @@ import path from 'node:path';
 import {
   type ChaosRule,
   ConcurrencyError,
-  capture,
-  type Delivery,
   type DocumentStrategy,
   type DocumentStrategyOptions,
-  type Envelope,
-  entity,
   type InboxStore,
   MemoryDocumentStore,
   MemoryInbox,
   metadataOf,
-  newMessageId,
   type OutboxMetadata,
   type StepHook,
-  UnitOfWork,
 } from '@pierogi/shared';
 import {
   type ExploreOptions,
@@ -34,10 +28,10 @@ import {
   sendAndSettle,
   useShop,
 } from './harness.ts';
+import { addOneItem, type Counter, deliveryOfMessage } from './oneAddItem.ts';
 
 const STRATEGY = fileToOpen('src/outboxInbox.ts');
 
-type Counter = { items: number };
 /** A message as a step hook sees it. */
 type Target = Parameters<StepHook['around']>[1];
 type OutboxInboxClass = new (
@@ -55,20 +49,6 @@ interface Stores {
   /** Copies that lost every race they ran and gave up (a real delivery is retried later). */
   gaveUp: number;
 }
-
-const MESSAGE: Envelope = {
-  id: 'add-item-1',
-  type: 'AddItem',
-  body: { orderId: 'o-1', filling: 'Meat' },
-  headers: {
-    conversationId: 'c-1',
-    causationId: undefined,
-    sendingEndpoint: 'frontend',
-    sentAt: '2026-01-01T00:00:00.000Z',
-    deliveryCount: 1,
-    custom: {},
-  },
-};
 
 /** The outbox entries an entity's document still has (kept where the library keeps a strategy's data). */
 function entriesOf(doc: object | undefined): string[] {
@@ -96,15 +76,9 @@ function twoCopies(OutboxInbox: OutboxInboxClass, crashes: number): ExploreOptio
         if (!stores.downstream.includes(message.id)) stores.downstream.push(message.id);
       }
     });
-    const delivery: Delivery = { message: MESSAGE, work: new UnitOfWork(MESSAGE) };
+    const delivery = deliveryOfMessage();
     try {
-      await strategy.handle(delivery, async () => {
-        entity<Counter>(delivery).state.items++;
-        capture(delivery, {
-          message: { ...MESSAGE, id: newMessageId(), type: 'ItemAdded' },
-          destination: { kind: 'publish', type: 'ItemAdded' },
-        });
-      });
+      await strategy.handle(delivery, () => addOneItem(delivery));
     } catch (error) {
       if (!(error instanceof ConcurrencyError)) throw error;
       stores.gaveUp++;

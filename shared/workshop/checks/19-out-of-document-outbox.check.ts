@@ -1,23 +1,17 @@
 import path from 'node:path';
 import {
   ConcurrencyError,
-  capture,
-  type Delivery,
   type DocumentStrategy,
   type DocumentStrategyOptions,
-  type Envelope,
-  entity,
   type InboxStore,
   MemoryDocumentStore,
   MemoryInbox,
   MemoryOutboxStore,
   metadataOf,
-  newMessageId,
   type OutboxStore,
   type OutgoingOperation,
   STRATEGY_FIELD,
   STRATEGY_STEPS,
-  UnitOfWork,
 } from '@pierogi/shared';
 import {
   type ExploreOptions,
@@ -38,6 +32,7 @@ import {
   wrongOrders,
 } from './18-21.documentShop.ts';
 import { fileToOpen, firstItemCount, sendAndSettle, useShop } from './harness.ts';
+import { addOneItem, type Counter, deliveryOfMessage, MESSAGE } from './oneAddItem.ts';
 
 const OUTBOX = fileToOpen('src/outOfDocumentOutbox.ts');
 const DEDUPLICATION = fileToOpen('src/deduplication.ts');
@@ -90,7 +85,6 @@ function bytes(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value ?? null));
 }
 
-type Counter = { items: number };
 /** The steps of a copy where the explorer lets the other copy go first. */
 const RACE_POINTS = new Set(['load', 'check-inbox', 'commit', 'mark-inbox', 'clear-transaction']);
 
@@ -102,20 +96,6 @@ interface Stores {
   /** What a receiver deduplicating by id processed. */
   readonly downstream: string[];
 }
-
-const MESSAGE: Envelope = {
-  id: 'add-item-1',
-  type: 'AddItem',
-  body: { orderId: 'o-1', filling: 'Meat' },
-  headers: {
-    conversationId: 'c-1',
-    causationId: undefined,
-    sendingEndpoint: 'frontend',
-    sentAt: '2026-01-01T00:00:00.000Z',
-    deliveryCount: 1,
-    custom: {},
-  },
-};
 
 /**
  * Two copies of one AddItem through the exercise's class, over in-memory stores, for the
@@ -145,14 +125,8 @@ function twoCopies(OutOfDocumentOutbox: OutOfDocumentClass): ExploreOptions<Stor
           if (!stores.downstream.includes(message.id)) stores.downstream.push(message.id);
         }
       });
-      const delivery: Delivery = { message: MESSAGE, work: new UnitOfWork(MESSAGE) };
-      await strategy.handle(delivery, async () => {
-        entity<Counter>(delivery).state.items++;
-        capture(delivery, {
-          message: { ...MESSAGE, id: newMessageId(), type: 'ItemAdded' },
-          destination: { kind: 'publish', type: 'ItemAdded' },
-        });
-      });
+      const delivery = deliveryOfMessage();
+      await strategy.handle(delivery, () => addOneItem(delivery));
     },
     { retryWhen: (error) => error instanceof ConcurrencyError },
   );
